@@ -1,0 +1,1 @@
+"""dasan: a self-hostable, Korean-first civic assistant."""

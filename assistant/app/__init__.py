@@ -1,0 +1,1 @@
+"""Composition root: settings, build_services, create_app and the CLI."""

@@ -1,0 +1,107 @@
+"""Settings, read from ``DASAN_<SECTION>__<FIELD>`` environment variables (and an optional .env)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from assistant.core.errors import ConfigurationError
+
+
+class EmbeddingSettings(BaseModel):
+    """Dense embedder. ``backend``: ``e5`` (bundled offline multilingual-e5-small), ``sentence-transformers``
+    (production; ``model`` names a local path or an installed model) or ``none`` (lexical only)."""
+
+    backend: Literal["e5", "sentence-transformers", "none"] = "e5"
+    model: str = ""
+    device: str = "cpu"
+    batch_size: int = Field(default=16, ge=1)
+    threads: int = Field(default=0, ge=0, description="0 = cores - 1 (at least 1)")
+
+
+class QdrantSettings(BaseModel):
+    """Vector index. With no ``url`` the embedded Qdrant Edge engine stores shards under the data dir."""
+
+    url: str | None = None
+    api_key: SecretStr | None = None
+    timeout_s: float = Field(default=10.0, gt=0)
+    collection: str = "dasan"
+
+
+class RetrievalSettings(BaseModel):
+    """Hybrid search. Defaults were chosen on the golden set (see benchmarks/README.md)."""
+
+    mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
+    fusion: Literal["rrf", "dbsf"] = "dbsf"
+    rrf_k: int = Field(default=60, ge=1)
+    dense_weight: float = Field(default=1.0, gt=0)
+    sparse_weight: float = Field(default=1.0, gt=0)
+    prefetch_limit: int = Field(default=50, ge=1)
+    top_k: int = Field(default=5, ge=1, le=100)
+
+
+class ChunkingSettings(BaseModel):
+    """Korean sentence-aware chunking; sizes are in characters."""
+
+    max_chars: int = Field(default=500, ge=50)
+    overlap_chars: int = Field(default=80, ge=0)
+
+
+class IngestSettings(BaseModel):
+    lock_timeout_s: float = Field(default=0.0, ge=0, description="wait this long for a busy collection")
+
+
+class SeoulOpenApiSettings(BaseModel):
+    key: SecretStr | None = None
+    base_url: str = "http://openapi.seoul.go.kr:8088"
+    page_size: int = Field(default=1000, ge=1, le=1000)
+    timeout_s: float = Field(default=15.0, gt=0)
+
+
+class ServerSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+
+class Settings(BaseSettings):
+    """Everything configurable. Only the composition root loads it; components get their section."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DASAN_", env_nested_delimiter="__", env_file=".env", extra="ignore"
+    )
+
+    data_dir: Path = Path("data")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    embedding: EmbeddingSettings = EmbeddingSettings()
+    qdrant: QdrantSettings = QdrantSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+    chunking: ChunkingSettings = ChunkingSettings()
+    ingest: IngestSettings = IngestSettings()
+    seoul_openapi: SeoulOpenApiSettings = SeoulOpenApiSettings()
+    server: ServerSettings = ServerSettings()
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+
+def load_settings(env_file: str | None = ".env") -> Settings:
+    """Read settings from the environment; fail fast naming the offending variable."""
+    try:
+        return Settings(_env_file=env_file)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            path = "__".join(str(p) for p in err["loc"]).upper()
+            problems.append(f"DASAN_{path}: {err['msg']}")
+        raise ConfigurationError("invalid settings: " + "; ".join(problems)) from exc
+
+
+def default_threads() -> int:
+    """Cores minus one, at least one: oversubscribing 2 cores made inference several times slower."""
+    return max(1, (os.cpu_count() or 2) - 1)

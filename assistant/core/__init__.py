@@ -1,0 +1,1 @@
+"""Core types, errors and the clock; imports nothing else of ours."""

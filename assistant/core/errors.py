@@ -1,0 +1,90 @@
+"""The one error tree of dasan.
+
+::
+
+    DasanError
+    ├── ConfigurationError            fail at startup (bad setting, model mismatch)
+    │   └── IndexMismatch             the index was built with another embedding model
+    ├── InvalidInbound                bad payload or signature → 4xx, never reaches the dialogue
+    ├── SourceError                   one input file, row or page could not be read (path, row)
+    ├── ConversationConflict          optimistic concurrency lost → retry once
+    ├── IngestBusy                    another ingest holds the collection's lock
+    └── UpstreamError(retryable)      a dependency failed
+        ├── LLMError
+        ├── RetrievalError
+        ├── EmbeddingError
+        ├── TelephonyError
+        ├── DeliveryError
+        └── StorageError
+
+Adapters raise these ``from`` the vendor's exception; nothing above the adapters sees vendor types.
+"""
+
+from __future__ import annotations
+
+
+class DasanError(Exception):
+    """Base of every error dasan raises on purpose."""
+
+
+class ConfigurationError(DasanError):
+    """A setting is missing or invalid; raised at startup, naming the variable."""
+
+
+class IndexMismatch(ConfigurationError):
+    """The index was built with a different embedding model than the one configured."""
+
+
+class InvalidInbound(DasanError):
+    """An inbound request is malformed or unauthenticated."""
+
+
+class SourceError(DasanError):
+    """One input (file, row or API page) could not be read. Carries where, so a CLI can name it."""
+
+    def __init__(self, location: str, reason: str, row: int | None = None) -> None:
+        self.location = location
+        self.reason = reason
+        self.row = row
+        where = f"{location}, row {row}" if row is not None else location
+        super().__init__(f"{where}: {reason}")
+
+
+class ConversationConflict(DasanError):
+    """An append lost the optimistic-concurrency race."""
+
+
+class IngestBusy(DasanError):
+    """Another ingest run holds the collection's lock."""
+
+
+class UpstreamError(DasanError):
+    """A dependency failed. ``retryable`` says whether trying again may help."""
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class LLMError(UpstreamError):
+    """The language model failed or timed out."""
+
+
+class RetrievalError(UpstreamError):
+    """The vector index failed."""
+
+
+class EmbeddingError(UpstreamError):
+    """The embedder failed."""
+
+
+class TelephonyError(UpstreamError):
+    """The telephony provider failed."""
+
+
+class DeliveryError(UpstreamError):
+    """A message could not be delivered to a channel."""
+
+
+class StorageError(UpstreamError):
+    """A database or cache failed."""

@@ -1,0 +1,1 @@
+"""Ingestion use case: scan connectors, chunk, encode, and rebuild the index incrementally."""

@@ -1,0 +1,1 @@
+"""Channel adapters (web, KakaoTalk, Twilio): thin translators over the dialogue manager."""

@@ -1,0 +1,1 @@
+"""Evaluation harness: datasets, runners and reports."""
