@@ -1,1 +1,1 @@
-"""Source connectors: local files (CSV/TSV, XLSX, JSON/JSONL, Markdown, TXT, HTML, PDF) and the Seoul Open API."""
+"""Source connectors: local files (CSV/TSV, XLSX, JSON, Markdown, TXT, HTML, PDF), Seoul Open API."""
