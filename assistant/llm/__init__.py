@@ -1,0 +1,1 @@
+"""Language models: the LLMClient port, the OpenAI-compatible adapter, resilience and the embedded backend."""
