@@ -11,6 +11,12 @@
     ├── IngestBusy                    another ingest holds the collection's lock
     └── UpstreamError(retryable)      a dependency failed
         ├── LLMError
+        │   ├── LLMTimeout            an attempt or the deadline ran out (retryable)
+        │   ├── LLMUnavailable        connection failed, 429 or 5xx (retryable)
+        │   │   └── LLMStreamInterrupted  a stream broke before it finished (retryable)
+        │   ├── LLMContextLength      prompt + max_tokens exceed the model's context
+        │   ├── LLMBadRequest         any other 4xx: our request is wrong
+        │   └── LLMCircuitOpen        the breaker is open: failing fast
         ├── RetrievalError
         ├── EmbeddingError
         ├── TelephonyError
@@ -21,6 +27,8 @@ Adapters raise these ``from`` the vendor's exception; nothing above the adapters
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 
 class DasanError(Exception):
@@ -68,6 +76,49 @@ class UpstreamError(DasanError):
 
 class LLMError(UpstreamError):
     """The language model failed or timed out."""
+
+
+class LLMTimeout(LLMError):
+    """The model did not answer within the attempt's timeout or the request's deadline."""
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message, retryable=retryable)
+
+
+class LLMUnavailable(LLMError):
+    """The model server could not be reached, is overloaded (429) or failed (5xx).
+
+    ``retry_after`` is the server's hint (a ``Retry-After`` header) when it gave one."""
+
+    def __init__(self, message: str, *, retryable: bool = True, retry_after: timedelta | None = None) -> None:
+        super().__init__(message, retryable=retryable)
+        self.retry_after = retry_after
+
+
+class LLMStreamInterrupted(LLMUnavailable):
+    """A stream ended before the server finished it; the text received so far is not an answer."""
+
+
+class LLMContextLength(LLMError):
+    """The prompt plus ``max_tokens`` do not fit the model's context window; retrying cannot help."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=False)
+
+
+class LLMBadRequest(LLMError):
+    """The server rejected the request (4xx other than 408/429): a bug or a misconfiguration."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message, retryable=False)
+        self.status = status
+
+
+class LLMCircuitOpen(LLMError):
+    """Recent calls failed so often that the circuit breaker refuses calls until it resets."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=False)
 
 
 class RetrievalError(UpstreamError):
