@@ -1,0 +1,1 @@
+"""The dialogue manager: one entry point for every channel, with its deterministic safety layer."""

@@ -1,0 +1,1 @@
+"""Alembic migrations of the session tables; run them with ``assistant.sessions.migrate.upgrade_database``."""

@@ -1,0 +1,1 @@
+"""Alembic revisions of the session tables, oldest first (r0001_initial, …)."""
