@@ -19,6 +19,8 @@ class EmbeddingSettings(BaseModel):
     backend: Literal["e5", "sentence-transformers", "none"] = "e5"
     model: str = ""
     device: str = "cpu"
+    query_prefix: str = Field(default="", description="e.g. 'query: ' for e5 models")
+    passage_prefix: str = Field(default="", description="e.g. 'passage: ' for e5 models")
     batch_size: int = Field(default=16, ge=1)
     threads: int = Field(default=0, ge=0, description="0 = cores - 1 (at least 1)")
 
@@ -53,6 +55,7 @@ class ChunkingSettings(BaseModel):
 
 class IngestSettings(BaseModel):
     lock_timeout_s: float = Field(default=0.0, ge=0, description="wait this long for a busy collection")
+    batch_documents: int = Field(default=64, ge=1, description="documents committed per transaction")
 
 
 class SeoulOpenApiSettings(BaseModel):
@@ -60,6 +63,31 @@ class SeoulOpenApiSettings(BaseModel):
     base_url: str = "http://openapi.seoul.go.kr:8088"
     page_size: int = Field(default=1000, ge=1, le=1000)
     timeout_s: float = Field(default=15.0, gt=0)
+
+
+class LLMSettings(BaseModel):
+    """The language model. With ``base_url`` set, dasan talks to that OpenAI-compatible server (vLLM in
+    production). Otherwise ``backend=embedded`` starts a local llama.cpp server on a bundled GGUF, and
+    ``backend=none`` answers extractively without a model."""
+
+    backend: Literal["embedded", "remote", "none"] = "embedded"
+    base_url: str | None = None
+    model: str = ""
+    api_key: SecretStr | None = None
+    timeout_s: float = Field(default=60.0, gt=0, description="per-request deadline, retries included")
+    connect_timeout_s: float = Field(default=5.0, gt=0)
+    max_retries: int = Field(default=2, ge=0, le=10)
+    breaker_failures: int = Field(default=5, ge=1, description="consecutive failures that open the breaker")
+    breaker_reset_s: float = Field(default=30.0, gt=0)
+    threads: int = Field(default=0, ge=0, description="embedded: 0 = cores - 1")
+    context_tokens: int = Field(default=4096, ge=512, description="embedded: n_ctx")
+    chat_format: str = Field(default="chatml", description="embedded: llama.cpp chat format")
+    model_path: Path | None = Field(
+        default=None, description="embedded: a GGUF to use instead of the bundled one"
+    )
+    model_sha256: str | None = Field(
+        default=None, pattern=r"^[0-9a-fA-F]{64}$", description="embedded: expected sha256 of model_path"
+    )
 
 
 class ServerSettings(BaseModel):
@@ -82,6 +110,7 @@ class Settings(BaseSettings):
     chunking: ChunkingSettings = ChunkingSettings()
     ingest: IngestSettings = IngestSettings()
     seoul_openapi: SeoulOpenApiSettings = SeoulOpenApiSettings()
+    llm: LLMSettings = LLMSettings()
     server: ServerSettings = ServerSettings()
 
     @field_validator("data_dir")

@@ -18,6 +18,7 @@
         │   ├── LLMBadRequest         any other 4xx: our request is wrong
         │   └── LLMCircuitOpen        the breaker is open: failing fast
         ├── RetrievalError
+        │   └── IndexLocked           the embedded shard is open in another process (the server)
         ├── EmbeddingError
         ├── TelephonyError
         ├── DeliveryError
@@ -123,6 +124,10 @@ class LLMCircuitOpen(LLMError):
 
 class RetrievalError(UpstreamError):
     """The vector index failed."""
+
+
+class IndexLocked(RetrievalError):
+    """The embedded index shard is held by another process (a running ``dasan serve``)."""
 
 
 class EmbeddingError(UpstreamError):

@@ -43,7 +43,7 @@ from qdrant_edge import (
 )
 
 from assistant.core.clock import Clock, SystemClock
-from assistant.core.errors import RetrievalError
+from assistant.core.errors import IndexLocked, RetrievalError
 from assistant.core.knowledge import ScoredChunk
 from assistant.core.knowledge import SparseVector as CoreSparseVector
 from assistant.retrieval.index_versions import (
@@ -204,7 +204,7 @@ class EdgeIndex:
                     f"collection {status.collection} (build {status.build_id}) is open in another "
                     "process; a Qdrant Edge shard serves one process, so search through the server"
                 )
-                raise RetrievalError(message, retryable=True) from exc
+                raise IndexLocked(message, retryable=True) from exc
             raise RetrievalError(f"cannot open the Edge shard at {path}: {exc}") from exc
         return _LiveShard(stamp=stamp, status=status, shard=shard)
 

