@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_retrieval.py [--skip-full] [--skip-beir] [--distractor-guides N]
+    .venv/bin/python benchmarks/bench_retrieval.py [--skip-full] [--skip-beir] [--siblings N] [--distractors N]
 
 It builds its own collections under ``data/bench`` (or ``$DASAN_BENCH_DIR``) through the same services the
 CLI uses, so re-runs reuse embeddings and are fast. Prints Markdown tables and writes
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
 import json
 import os
 import random
@@ -102,12 +103,39 @@ async def ingest(
     }
 
 
-def subset_guides(cases: Sequence[RetrievalCase], distractors: int) -> list[Path]:
-    """Every guide that holds a golden target, plus ``distractors`` other guides drawn with a fixed seed."""
-    targets = sorted({e.source for case in cases for e in case.expected})
-    others = sorted(p.stem for p in EASYLAW.glob("*.csv") if p.stem not in targets)
-    drawn = random.Random(SEED).sample(others, min(distractors, len(others)))
-    return [EASYLAW / f"{stem}.csv" for stem in sorted(targets + drawn)]
+def write_subset(cases: Sequence[RetrievalCase], folder: Path, siblings: int, distractors: int) -> int:
+    """Write a dense-benchmark subset of easylaw as CSV files named like the original guides.
+
+    It holds every golden target section; ``siblings`` other sections of each target's guide (hard
+    negatives: same guide, same vocabulary); and ``distractors`` sections drawn from all other guides.
+    Draws use a fixed seed, so the subset is the same on every run. Returns the number of sections.
+    """
+    rng = random.Random(SEED)
+    targets: dict[str, set[str]] = {}
+    for case in cases:
+        for expected in case.expected:
+            targets.setdefault(expected.source, set()).add(expected.section)
+    chosen: dict[str, list[tuple[str, str]]] = {}
+    pool: list[tuple[str, str, str]] = []
+    for path in sorted(EASYLAW.glob("*.csv")):
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            rows = [(row["cate2"], row["paragraph"]) for row in csv.DictReader(handle)]
+        wanted = targets.get(path.stem, set())
+        if wanted:
+            keep = [row for row in rows if row[0] in wanted]
+            others = [row for row in rows if row[0] not in wanted]
+            keep += rng.sample(others, min(siblings, len(others)))
+            chosen[path.stem] = keep
+        else:
+            pool.extend((path.stem, heading, text) for heading, text in rows)
+    for stem, heading, text in rng.sample(pool, min(distractors, len(pool))):
+        chosen.setdefault(stem, []).append((heading, text))
+    for stem, rows in chosen.items():
+        with (folder / f"{stem}.csv").open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["cate2", "paragraph"])
+            writer.writerows(rows)
+    return sum(len(rows) for rows in chosen.values())
 
 
 def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
@@ -169,17 +197,15 @@ async def run_easylaw(bench_dir: Path, args: argparse.Namespace, results: dict[s
         finally:
             await services.aclose()
 
-    guides = subset_guides(cases, args.distractor_guides)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "easylaw"
         folder.mkdir()
-        for guide in guides:
-            (folder / guide.name).symlink_to(guide)
+        sections = write_subset(cases, folder, args.siblings, args.distractors)
         rows = []
         services = await build_services(settings_for(bench_dir))
         try:
             report = await ingest(services, folder, "easylaw-subset", dense=True, source="easylaw")
-            results["ingest_subset_dense"] = report | {"guides": len(guides)}
+            results["ingest_subset_dense"] = report | {"sections": sections}
         finally:
             await services.aclose()
         for label, fusion in FUSIONS:
@@ -197,8 +223,9 @@ async def run_easylaw(bench_dir: Path, args: argparse.Namespace, results: dict[s
             finally:
                 await services.aclose()
         print_table(
-            f"Subset: {len(guides)} guides ({report['points']} chunks): every golden target's guide "
-            f"+ {args.distractor_guides} distractor guides (seed {SEED})",
+            f"Subset: {sections} sections, {report['points']} chunks: every golden target section, "
+            f"{args.siblings} sibling sections of each target's guide, {args.distractors} random sections "
+            f"of other guides (seed {SEED})",
             ["signal", "hit@1", "hit@5", "MRR@10", "p50 ms", "p95 ms"],
             rows,
         )
@@ -259,7 +286,8 @@ async def main() -> None:
     parser.add_argument("--skip-full", action="store_true", help="skip the full-corpus lexical ingest")
     parser.add_argument("--skip-beir", action="store_true", help="skip the two MTEB benchmark sets")
     parser.add_argument("--skip-easylaw", action="store_true", help="skip the easylaw golden set")
-    parser.add_argument("--distractor-guides", type=int, default=20)
+    parser.add_argument("--siblings", type=int, default=2, help="hard-negative sections per target guide")
+    parser.add_argument("--distractors", type=int, default=100, help="random sections from other guides")
     args = parser.parse_args()
     if not EASYLAW.exists():
         raise SystemExit(f"{EASYLAW} not found: the benchmark needs ../shared beside the project")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
@@ -70,6 +71,14 @@ def create_app(services: Services) -> FastAPI:
         version="0.1.0",
     )
     retriever = services.retriever()
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+        return _error(
+            422, "invalid_request", f"{where}: {first.get('msg')}" if where else str(first.get("msg"))
+        )
 
     @app.exception_handler(InvalidInbound)
     async def _invalid(_: Request, exc: InvalidInbound) -> JSONResponse:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,7 +116,7 @@ async def build_index(settings: Settings, stack: AsyncExitStack) -> VectorIndex:
 async def build_services(settings: Settings, *, clock: Clock | None = None) -> Services:
     stack = AsyncExitStack()
     index = await build_index(settings, stack)
-    analyzer = KiwiAnalyzer(num_workers=default_threads())
+    analyzer = KiwiAnalyzer(num_workers=os.cpu_count() or 2)  # C++ threads; ingest throughput
     http = httpx.AsyncClient(timeout=settings.seoul_openapi.timeout_s)
     stack.push_async_callback(http.aclose)
     return Services(
