@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_retrieval.py [--skip-full] [--skip-beir] [--siblings N] [--distractors N]
+    .venv/bin/python benchmarks/bench_retrieval.py [--skip-full] [--skip-beir] [--distractors N]
 
 It builds its own collections under ``data/bench`` (or ``$DASAN_BENCH_DIR``) through the same services the
 CLI uses, so re-runs reuse embeddings and are fast. Prints Markdown tables and writes
