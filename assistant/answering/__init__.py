@@ -1,0 +1,1 @@
+"""Grounded answers: retrieve, abstain, pack, generate with citations, verify, or answer extractively."""
