@@ -23,6 +23,7 @@ EventKind = Literal[
     "call_ended",
     "flow",
     "feedback",
+    "flag",
 ]
 EVENT_KINDS: frozenset[str] = frozenset(get_args(EventKind))
 
