@@ -25,7 +25,7 @@ from assistant.llm.prompt_library import (
 )
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
-SHIPPED = ("answer_verification", "grounded_answer", "query_rewrite", "spoken_answer")
+SHIPPED = ("answer_judge", "answer_verification", "grounded_answer", "query_rewrite", "spoken_answer")
 NO_ANSWER = "제공된 자료에서 답을 찾을 수 없습니다."
 
 MINIMAL: dict[str, Any] = {
@@ -88,7 +88,11 @@ def test_every_example_of_a_shipped_prompt_renders(library: PromptLibrary, promp
         for message in rendered.messages:
             assert message.content and message.content == message.content.strip()
             assert "{{" not in message.content and "{%" not in message.content
-        assert rendered.messages[-1].content.endswith(example.get("question", example.get("sentence")))
+        last = rendered.messages[-1].content
+        if prompt_id == "answer_judge":  # the judged answer comes last, after question and sources
+            assert last.endswith(example["answer"]) and example["question"] in last
+        else:
+            assert last.endswith(example.get("question", example.get("sentence")))
 
 
 @pytest.mark.parametrize("prompt_id", ["grounded_answer", "spoken_answer"])
@@ -167,7 +171,7 @@ def test_to_request_applies_defaults_overrides_and_tags_the_version(library: Pro
 
 
 def test_unknown_prompt_id_is_a_configuration_error(library: PromptLibrary) -> None:
-    with pytest.raises(PromptNotFound, match=r"grounded_answr.*known: answer_verification"):
+    with pytest.raises(PromptNotFound, match=r"grounded_answr.*known: answer_judge, answer_verification"):
         library.get("grounded_answr")
 
 

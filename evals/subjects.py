@@ -1,0 +1,127 @@
+"""What the harness evaluates: the production components, as small ports the composition root fills in.
+
+A subject left ``None`` is not available in this build; suites that need it are skipped with a
+reason. The composition root (``assistant.app.cli.eval_cmd``) builds these
+from the same ``Services`` production uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from assistant.core.events import DialogueInput
+from assistant.core.knowledge import ScoredChunk
+from assistant.core.replies import AnswerMode, Capabilities, Citation, Reply
+from assistant.dialogue.pii import Redaction
+from assistant.dialogue.safety import SafetyVerdict
+from assistant.llm.ports import ChatRequest, Completion
+from assistant.retrieval.ports import SearchMode
+
+
+class RetrievalSubject(Protocol):
+    """``HybridRetriever`` satisfies it."""
+
+    @property
+    def collection(self) -> str: ...
+
+    async def retrieve(
+        self,
+        query: str,
+        *,
+        k: int = 5,
+        filters: Mapping[str, str] | None = None,
+        mode: SearchMode | None = None,
+    ) -> list[ScoredChunk]: ...
+
+
+class SafetySubject(Protocol):
+    """``SafetyScreen`` satisfies it."""
+
+    def screen(self, text: str) -> SafetyVerdict: ...
+
+
+class RedactionSubject(Protocol):
+    """``PiiRedactor`` satisfies it."""
+
+    def redact(self, text: str) -> Redaction: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerObservation:
+    """What an answer pipeline produced, in the harness's terms."""
+
+    text: str
+    mode: AnswerMode
+    citations: tuple[Citation, ...] = ()
+    sources: tuple[ScoredChunk, ...] = ()
+    fallback_reason: str | None = None
+
+
+class AnswerSubject(Protocol):
+    async def answer(self, question: str, *, spoken: bool = False) -> AnswerObservation: ...
+
+
+@dataclass(frozen=True, slots=True)
+class VerifierVerdict:
+    supported: bool
+    reason: str = ""
+
+
+class VerifierSubject(Protocol):
+    """Judges whether ``source`` supports ``sentence``."""
+
+    async def supports(self, sentence: str, source: str) -> VerifierVerdict: ...
+
+
+class DialogueSubject(Protocol):
+    """The ``DialogueManager`` port's ``respond``."""
+
+    async def respond(self, event: DialogueInput, capabilities: Capabilities) -> Reply: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationEnd:
+    """A scripted conversation's replies and, when the subject can tell, the flow it ended in."""
+
+    replies: tuple[Reply, ...]
+    flow: str | None = None
+    outcome: str | None = None
+    slots: Mapping[str, object] = field(default_factory=dict)
+
+
+class ConversationSubject(Protocol):
+    """Plays a conversation's user turns in order (``DialogueManagerConversation`` over the dialogue
+    manager; a flow-level subject can also report the flow, outcome and slots)."""
+
+    async def converse(self, conversation_id: str, turns: Sequence[str], channel: str) -> ConversationEnd: ...
+
+
+class ChannelEncoder(Protocol):
+    """Encodes a reply for one channel's wire: a Kakao SkillResponse (dict) or TwiML (str)."""
+
+    def encode(self, reply: Reply) -> Any: ...
+
+
+class JudgeModel(Protocol):
+    """The part of ``LLMClient`` the judge uses."""
+
+    @property
+    def model(self) -> str: ...
+
+    async def complete(self, request: ChatRequest) -> Completion: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Subjects:
+    """Every subject; ``None`` where this build has none."""
+
+    retriever: RetrievalSubject | None = None
+    safety: SafetySubject | None = None
+    redactor: RedactionSubject | None = None
+    answerer: AnswerSubject | None = None
+    verifier: VerifierSubject | None = None
+    dialogue: ConversationSubject | None = None
+    encoders: Mapping[str, ChannelEncoder] = field(default_factory=dict)
+    judge: JudgeModel | None = None

@@ -1,0 +1,167 @@
+"""Dialogue suite: scripted conversations, checked turn by turn and by how they end."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import Any
+
+from assistant.core.clock import Clock
+from assistant.core.events import Channel, ConversationKey, MessageId, UserTurn
+from assistant.core.replies import Capabilities, Reply
+from evals.datasets import Dataset, DialogueCase, DialogueExpectation, DialogueTurn, EvalCase
+from evals.results import CaseResult, MetricSummary, Score, mean_metrics
+from evals.subjects import ConversationEnd, ConversationSubject, DialogueSubject
+from evals.suite import binary, guarded
+from evals.text_match import describe, fact_found
+
+CAPABILITIES: dict[str, Capabilities] = {
+    "web": Capabilities(),
+    "kakao": Capabilities(
+        markdown=False, max_chars=1000, max_quick_replies=10, reply_budget=timedelta(seconds=5)
+    ),
+    "phone": Capabilities(markdown=False, spoken=True, max_chars=600, max_quick_replies=0),
+}
+
+
+class DialogueManagerConversation:
+    """Plays turns through the ``DialogueManager`` port; the outcome is the last reply's action."""
+
+    def __init__(self, manager: DialogueSubject, clock: Clock, run_id: str) -> None:
+        self._manager = manager
+        self._clock = clock
+        self._run_id = run_id
+
+    async def converse(self, conversation_id: str, turns: Sequence[str], channel: str) -> ConversationEnd:
+        name: Channel = "kakao" if channel == "kakao" else "phone" if channel == "phone" else "web"
+        key = ConversationKey(name, f"eval-{self._run_id}-{conversation_id}")
+        replies: list[Reply] = []
+        for index, text in enumerate(turns):
+            event = UserTurn(
+                key=key,
+                message_id=MessageId(f"eval-{self._run_id}-{conversation_id}-{index}"),
+                received_at=self._clock.now(),
+                text=text,
+            )
+            replies.append(await self._manager.respond(event, CAPABILITIES[channel]))
+        return ConversationEnd(tuple(replies), outcome=replies[-1].action if replies else None)
+
+
+class DialogueSuite:
+    """``turns``: the share of per-turn expectations met; ``flow``, ``outcome``, ``slots``: how it ended."""
+
+    metric_names = ("turns", "outcome")
+
+    def __init__(self, dataset: Dataset, subject: ConversationSubject | None, *, name: str) -> None:
+        self._dataset = dataset
+        self._subject = subject
+        self._name = name
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def dataset(self) -> Dataset:
+        return self._dataset
+
+    @property
+    def options(self) -> dict[str, str]:
+        return {}
+
+    def unavailable(self) -> str | None:
+        if self._subject is None:
+            return "no dialogue manager or flow runner is wired into Services in this build"
+        return None
+
+    async def preflight(self) -> None:
+        return None
+
+    async def run_case(self, case: EvalCase) -> CaseResult:
+        assert isinstance(case, DialogueCase) and self._subject is not None
+        started = time.perf_counter()
+        end = await self._subject.converse(case.id, [t.user for t in case.turns], case.channel)
+        elapsed = (time.perf_counter() - started) * 1000
+        scores: list[Score] = [guarded("turns", lambda: _turns(case.turns, end.replies))]
+        scores += ending_scores(case.expected, end)
+        transcript = []
+        for turn, reply in zip(case.turns, end.replies, strict=False):
+            transcript += [f"사용자: {turn.user}", f"상담원: {reply.text}"]
+        return CaseResult(
+            case_id=case.id,
+            status="scored",
+            scores=tuple(scores),
+            latency_ms=round(elapsed / len(case.turns), 3),
+            input=" / ".join(t.user for t in case.turns),
+            output="\n".join(transcript),
+            details={
+                "flow": end.flow or "-",
+                "outcome": end.outcome or "-",
+                "slots": json.dumps(dict(end.slots), ensure_ascii=False, default=str),
+                "note": case.note or "-",
+            },
+        )
+
+    def aggregate(self, cases: Sequence[CaseResult]) -> list[MetricSummary]:
+        return mean_metrics(cases)
+
+
+def ending_scores(expected: DialogueExpectation, end: ConversationEnd) -> list[Score]:
+    scores: list[Score] = []
+    if expected.flow is not None:
+        flow = end.flow
+        scores.append(
+            guarded("flow", lambda: binary("flow", flow == expected.flow, f"ran {flow or 'no flow'}"))
+        )
+    if expected.outcome is not None:
+        outcome = end.outcome
+        scores.append(
+            guarded("outcome", lambda: binary("outcome", outcome == expected.outcome, f"ended {outcome}"))
+        )
+    if expected.slots:
+        scores.append(guarded("slots", lambda: _slots(expected.slots, end.slots)))
+    return scores
+
+
+def _slots(expected: Mapping[str, Any], actual: Mapping[str, object]) -> Score:
+    def plain(value: object) -> object:
+        return json.loads(json.dumps(value, ensure_ascii=False, default=str))
+
+    wrong = {
+        name: actual.get(name, "<missing>")
+        for name, want in expected.items()
+        if plain(actual.get(name)) != want
+    }
+    value = 1 - len(wrong) / len(expected)
+    reason = (
+        "all match"
+        if not wrong
+        else "; ".join(f"{k}={v!r}, expected {expected[k]!r}" for k, v in wrong.items())
+    )
+    return Score("slots", round(value, 6), not wrong, reason)
+
+
+def _turns(turns: Sequence[DialogueTurn], replies: Sequence[Reply]) -> Score:
+    checks = 0
+    failures: list[str] = []
+    if len(replies) < len(turns):
+        failures.append(f"{len(replies)} replies to {len(turns)} turns")
+    for number, (turn, reply) in enumerate(zip(turns, replies, strict=False), start=1):
+        for fact in turn.expect_contains:
+            checks += 1
+            if not fact_found(reply.text, fact):
+                failures.append(f"turn {number}: missing {describe(fact)!r}")
+        for fact in turn.expect_not_contains:
+            checks += 1
+            if fact_found(reply.text, fact):
+                failures.append(f"turn {number}: must not say {describe(fact)!r}")
+        if turn.expect_action is not None:
+            checks += 1
+            if reply.action != turn.expect_action:
+                failures.append(f"turn {number}: action {reply.action}, expected {turn.expect_action}")
+    if checks == 0 and not failures:
+        return binary("turns", True, "no turn expectations")
+    value = max(0, checks - len(failures)) / checks if checks else 0.0
+    return Score("turns", round(value, 6), not failures, "; ".join(failures) or f"{checks} checks met")

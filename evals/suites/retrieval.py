@@ -1,0 +1,102 @@
+"""Retrieval suite: hit@1, hit@5 and MRR@10 of the production retriever against golden sources."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from assistant.core.errors import RetrievalError
+from assistant.retrieval.ports import SearchMode
+from evals.datasets import Dataset, EvalCase, RetrievalCase
+from evals.results import CaseResult, MetricSummary, RetrievedItem, Score, mean_metrics
+from evals.retrieval_metrics import chunk_matches, first_relevant_rank, hit_at, reciprocal_rank
+from evals.subjects import RetrievalSubject
+from evals.suite import binary, guarded, timed
+
+RETRIEVE_K = 10
+
+
+class RetrievalSuite:
+    """Runs each question through the retriever (``mode`` None = the configured mode)."""
+
+    metric_names = ("hit@1", "hit@5", "mrr@10")
+
+    def __init__(
+        self, dataset: Dataset, retriever: RetrievalSubject | None, *, mode: SearchMode | None, name: str
+    ) -> None:
+        self._dataset = dataset
+        self._retriever = retriever
+        self._mode: SearchMode | None = mode
+        self._name = name
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def dataset(self) -> Dataset:
+        return self._dataset
+
+    @property
+    def options(self) -> dict[str, str]:
+        options = {"mode": self._mode or "configured", "k": str(RETRIEVE_K)}
+        if self._retriever is not None:
+            options["collection"] = self._retriever.collection
+        return options
+
+    def unavailable(self) -> str | None:
+        return None if self._retriever is not None else "no retriever is configured"
+
+    async def preflight(self) -> None:
+        first = self._dataset.cases[0] if self._dataset.cases else None
+        if self._retriever is None or not isinstance(first, RetrievalCase):
+            return
+        try:
+            await self._retriever.retrieve(first.question, k=1, mode=self._mode)
+        except RetrievalError as exc:
+            raise RetrievalError(
+                f"{exc}. The eval reads the configured collection '{self._retriever.collection}'; for "
+                f"{self._dataset.name} build it with `dasan ingest sample` (or pass --collection)"
+            ) from exc
+
+    async def run_case(self, case: EvalCase) -> CaseResult:
+        assert isinstance(case, RetrievalCase) and self._retriever is not None
+        call = await timed(self._retriever.retrieve(case.question, k=RETRIEVE_K, mode=self._mode))
+        chunks = [hit.chunk for hit in call.value]
+        rank = first_relevant_rank(chunks, case.expected)
+        where = f"first relevant at rank {rank}" if rank else f"no relevant chunk in the top {RETRIEVE_K}"
+        scores = (
+            guarded("hit@1", lambda: binary("hit@1", hit_at(rank, 1) == 1.0, where)),
+            guarded("hit@5", lambda: binary("hit@5", hit_at(rank, 5) == 1.0, where)),
+            guarded("mrr@10", lambda: _mrr(rank, where)),
+        )
+        retrieved = tuple(
+            RetrievedItem(
+                rank=position,
+                score=round(hit.score, 6),
+                source=hit.chunk.source,
+                title=hit.chunk.title,
+                section=hit.chunk.section,
+                document_id=hit.chunk.document_id,
+                relevant=any(chunk_matches(e, hit.chunk) for e in case.expected),
+            )
+            for position, hit in enumerate(call.value, start=1)
+        )
+        expected = "; ".join(f"{e.source} / {e.section}" for e in case.expected)
+        return CaseResult(
+            case_id=case.id,
+            status="scored",
+            scores=scores,
+            latency_ms=round(call.ms, 3),
+            input=case.question,
+            output=retrieved[0].title if retrieved else "(nothing retrieved)",
+            retrieved=retrieved,
+            details={"expected": expected, "first_relevant_rank": str(rank or "-")},
+        )
+
+    def aggregate(self, cases: Sequence[CaseResult]) -> list[MetricSummary]:
+        return mean_metrics(cases)
+
+
+def _mrr(rank: int | None, reason: str) -> Score:
+    value = reciprocal_rank(rank, RETRIEVE_K)
+    return Score("mrr@10", value, value > 0, reason)
