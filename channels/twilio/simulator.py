@@ -112,7 +112,9 @@ class PhoneSimulator:
             url = redirect
         raise SimulatorError(f"more than {self._max_redirects} redirects")
 
-    def _walk(self, document: ET.Element, events: list[tuple[EventKind, str]], url: str) -> str | None:
+    def _walk(
+        self, document: ET.Element, events: list[tuple[EventKind, str]], url: str, *, nested: bool = False
+    ) -> str | None:
         """Records the verbs; returns the next URL when the document ends in a redirect."""
         for verb in document:
             match verb.tag:
@@ -121,7 +123,7 @@ class PhoneSimulator:
                 case "Pause":
                     events.append(("pause", verb.get("length", "1")))
                 case "Gather":
-                    self._walk(verb, events, url)
+                    self._walk(verb, events, url, nested=True)
                     self._gather_url = urljoin(url, verb.get("action") or url)
                     events.append(("listen", ""))
                     return None
@@ -138,7 +140,8 @@ class PhoneSimulator:
                 case "Hangup":
                     events.append(("hangup", ""))
                     return None
-        events.append(("hangup", ""))  # Twilio hangs up when a document runs out of verbs
+        if not nested:
+            events.append(("hangup", ""))  # Twilio hangs up when a document runs out of verbs
         return None
 
     async def _post(self, public_url: str, params: dict[str, str]) -> ET.Element:

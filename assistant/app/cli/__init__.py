@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from assistant.app.cli import config_cmd, index_cmd, ingest_cmd, prompts_cmd, search_cmd, serve_cmd
+from assistant.app.cli import (
+    ask_cmd,
+    config_cmd,
+    eval_cmd,
+    index_cmd,
+    ingest_cmd,
+    llm_cmd,
+    prompts_cmd,
+    search_cmd,
+    serve_cmd,
+    sessions_cmd,
+    simulate_cmd,
+)
 
 
 def build_app() -> typer.Typer:
@@ -17,10 +29,15 @@ def build_app() -> typer.Typer:
     )
     ingest_cmd.register(app)
     search_cmd.register(app)
+    ask_cmd.register(app)
     serve_cmd.register(app)
     app.add_typer(index_cmd.build(), name="index")
     app.add_typer(config_cmd.build(), name="config")
     app.add_typer(prompts_cmd.build(), name="prompts")
+    app.add_typer(eval_cmd.build(), name="eval")
+    app.add_typer(sessions_cmd.build(), name="sessions")
+    app.add_typer(llm_cmd.build(), name="llm")
+    app.add_typer(simulate_cmd.build(), name="simulate")
     return app
 
 
