@@ -214,7 +214,7 @@ def test_sigkill_mid_run_resumes_without_reembedding_and_matches_a_clean_build(t
             f"{i}번 민원 안내는 무엇인가요?",
             f"{i}번 민원은 주민센터에서 접수하며 처리 기간은 {i % 7 + 1}일입니다.",
         )
-        for i in range(48)
+        for i in range(120)
     ]
     _write_faq(corpus, entries)
     env = cli_env(tmp_path / "data", DASAN_INGEST__BATCH_DOCUMENTS="4")
@@ -243,21 +243,40 @@ def test_sigkill_mid_run_resumes_without_reembedding_and_matches_a_clean_build(t
     process.wait()
     with sqlite3.connect(state) as db:
         committed = db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
-    assert 8 <= committed < 48
+    assert 8 <= committed < 120
 
     resumed = run_cli(["ingest", str(corpus), "--json"], env, cwd=tmp_path)
     assert resumed.code == 0, resumed.stderr
     report = resumed.json()
     assert report["skipped"] == committed
-    assert report["embedded"] == 48 - committed
-    assert report["points"] == 48
+    assert report["embedded"] == 120 - committed
+    assert report["points"] == 120
 
     clean_env = cli_env(tmp_path / "clean")
     assert run_cli(["ingest", str(corpus)], clean_env, cwd=tmp_path).code == 0
+    # What the index is built from is identical: chunks, payloads, term counts and vectors.
+    clean_state = tmp_path / "clean" / "collections" / "dasan" / "state.sqlite3"
+    assert _state_rows(state) == _state_rows(clean_state)
+    resumed_status = run_cli(["index", "status", "--json"], env, cwd=tmp_path).json()["collections"][0]
+    clean_status = run_cli(["index", "status", "--json"], clean_env, cwd=tmp_path).json()["collections"][0]
+    assert resumed_status["points"] == clean_status["points"] == 120
+    # Rankings agree where scores differ (exact score ties may be broken in another order by the engine).
     query = "17번 민원 처리 기간"
-    resumed_hits = run_cli(["search", query, "--json"], env, cwd=tmp_path).json()["results"]
-    clean_hits = run_cli(["search", query, "--json"], clean_env, cwd=tmp_path).json()["results"]
+    resumed_hits = run_cli(["search", query, "--json", "--mode", "dense"], env, cwd=tmp_path).json()[
+        "results"
+    ]
+    clean_hits = run_cli(["search", query, "--json", "--mode", "dense"], clean_env, cwd=tmp_path).json()[
+        "results"
+    ]
     assert [(h["chunk_id"], round(h["score"], 4)) for h in resumed_hits] == [
         (h["chunk_id"], round(h["score"], 4)) for h in clean_hits
     ]
     assert resumed_hits[0]["document_id"].endswith("#faq-017")
+
+
+def _state_rows(path: Path) -> list[tuple[object, ...]]:
+    with sqlite3.connect(path) as db:
+        return db.execute(
+            "SELECT c.chunk_id, c.payload, c.terms, c.dense, d.fingerprint FROM chunks c "
+            "JOIN documents d USING (document_id) ORDER BY c.chunk_id"
+        ).fetchall()
