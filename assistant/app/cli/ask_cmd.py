@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
         collection: Annotated[str | None, typer.Option(help="Collection (default: settings).")] = None,
     ) -> None:
-        """Answer a question from the knowledge base, citing sources as [n]."""
+        """Answer a question from the knowledge base, citing each source by number."""
         if question is not None and not question.strip():
             raise fail("the question is empty", EXIT_USAGE)
         questions = [question.strip()] if question is not None else None
