@@ -44,6 +44,29 @@ class Suite(Protocol):
     def aggregate(self, cases: Sequence[CaseResult]) -> list[MetricSummary]: ...
 
 
+class SuiteBase:
+    """What most suites share: a dataset under a name, no options, and nothing to check up front."""
+
+    def __init__(self, dataset: Dataset, *, name: str) -> None:
+        self._dataset = dataset
+        self._name = name
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def dataset(self) -> Dataset:
+        return self._dataset
+
+    @property
+    def options(self) -> dict[str, str]:
+        return {}
+
+    async def preflight(self) -> None:
+        return None
+
+
 def guarded(name: str, evaluate: Callable[[], Score]) -> Score:
     """Runs one evaluator; an exception becomes a failed score that names it."""
     try:

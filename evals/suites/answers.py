@@ -11,14 +11,14 @@ from evals.judge import AnswerJudge
 from evals.results import CaseResult, MetricSummary, Score, mean_metrics
 from evals.retrieval_metrics import chunk_matches
 from evals.subjects import AnswerObservation, AnswerSubject
-from evals.suite import binary, count_metric, guarded, timed
+from evals.suite import SuiteBase, binary, count_metric, guarded, timed
 from evals.text_match import describe, fact_found, found_facts
 
 _MARKER = re.compile(r"\[\s*(\d{1,3}(?:\s*,\s*\d{1,3})*)\s*\]")
 VOICE_MAX_SENTENCES = 3
 
 
-class AnswerSuite:
+class AnswerSuite(SuiteBase):
     """Runs each question through the answer pipeline and scores the answer against the case."""
 
     metric_names = ("abstention", "key_facts", "no_forbidden", "citations_resolve")
@@ -26,18 +26,9 @@ class AnswerSuite:
     def __init__(
         self, dataset: Dataset, answerer: AnswerSubject | None, *, name: str, judge: AnswerJudge | None = None
     ) -> None:
-        self._dataset = dataset
+        super().__init__(dataset, name=name)
         self._answerer = answerer
-        self._name = name
         self._judge = judge
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def dataset(self) -> Dataset:
-        return self._dataset
 
     @property
     def options(self) -> dict[str, str]:
@@ -45,9 +36,6 @@ class AnswerSuite:
 
     def unavailable(self) -> str | None:
         return None if self._answerer is not None else "the answer pipeline is not available in this build"
-
-    async def preflight(self) -> None:
-        return None
 
     async def run_case(self, case: EvalCase) -> CaseResult:
         assert isinstance(case, AnswerCase) and self._answerer is not None
@@ -168,33 +156,17 @@ def _details(answer: AnswerObservation, case: AnswerCase) -> dict[str, str]:
     return details
 
 
-class AbstentionSuite:
+class AbstentionSuite(SuiteBase):
     """Out-of-scope questions: the pipeline must abstain."""
 
     metric_names = ("abstention",)
 
     def __init__(self, dataset: Dataset, answerer: AnswerSubject | None, *, name: str) -> None:
-        self._dataset = dataset
+        super().__init__(dataset, name=name)
         self._answerer = answerer
-        self._name = name
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def dataset(self) -> Dataset:
-        return self._dataset
-
-    @property
-    def options(self) -> dict[str, str]:
-        return {}
 
     def unavailable(self) -> str | None:
         return None if self._answerer is not None else "the answer pipeline is not available in this build"
-
-    async def preflight(self) -> None:
-        return None
 
     async def run_case(self, case: EvalCase) -> CaseResult:
         assert isinstance(case, AbstentionCase) and self._answerer is not None

@@ -13,30 +13,21 @@ from evals.channel_checks import kakao_violations, twiml_violations
 from evals.datasets import ChannelCase, Dataset, EvalCase
 from evals.results import CaseResult, MetricSummary, Score, mean_metrics
 from evals.subjects import ChannelEncoder
-from evals.suite import binary, count_metric, guarded, timed
+from evals.suite import SuiteBase, binary, count_metric, guarded, timed
 from evals.text_match import squash
 
 _HANGUL = re.compile("[가-힣]")
 
 
-class ChannelSuite:
+class ChannelSuite(SuiteBase):
     """``conformance``: the encoded reply has no violations. ``kept_text``: the reply's first words reach
     the wire (an encoder that drops the answer would conform trivially)."""
 
     metric_names = ("conformance", "kept_text")
 
     def __init__(self, dataset: Dataset, encoders: Mapping[str, ChannelEncoder], *, name: str) -> None:
-        self._dataset = dataset
+        super().__init__(dataset, name=name)
         self._encoders = encoders
-        self._name = name
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def dataset(self) -> Dataset:
-        return self._dataset
 
     @property
     def options(self) -> dict[str, str]:
@@ -46,9 +37,6 @@ class ChannelSuite:
         needed = {c.channel for c in self._dataset.cases if isinstance(c, ChannelCase)}
         missing = sorted(needed - set(self._encoders))
         return f"no encoder for {', '.join(missing)}" if missing else None
-
-    async def preflight(self) -> None:
-        return None
 
     async def run_case(self, case: EvalCase) -> CaseResult:
         assert isinstance(case, ChannelCase)

@@ -14,7 +14,7 @@ from assistant.core.replies import Capabilities, Reply
 from evals.datasets import Dataset, DialogueCase, DialogueExpectation, DialogueTurn, EvalCase
 from evals.results import CaseResult, MetricSummary, Score, mean_metrics
 from evals.subjects import ConversationEnd, ConversationSubject, DialogueSubject
-from evals.suite import binary, guarded
+from evals.suite import SuiteBase, binary, guarded
 from evals.text_match import describe, fact_found
 
 CAPABILITIES: dict[str, Capabilities] = {
@@ -49,34 +49,18 @@ class DialogueManagerConversation:
         return ConversationEnd(tuple(replies), outcome=replies[-1].action if replies else None)
 
 
-class DialogueSuite:
+class DialogueSuite(SuiteBase):
     """``turns``: the share of per-turn expectations met; ``flow``, ``outcome``, ``slots``: how it ended."""
 
     metric_names = ("turns", "outcome")
 
     def __init__(self, dataset: Dataset, subject: ConversationSubject | None, *, name: str) -> None:
-        self._dataset = dataset
+        super().__init__(dataset, name=name)
         self._subject = subject
-        self._name = name
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def dataset(self) -> Dataset:
-        return self._dataset
-
-    @property
-    def options(self) -> dict[str, str]:
-        return {}
 
     def unavailable(self) -> str | None:
         if self._subject is None:
             return "no dialogue manager or flow runner is wired into Services in this build"
-        return None
-
-    async def preflight(self) -> None:
         return None
 
     async def run_case(self, case: EvalCase) -> CaseResult:

@@ -10,12 +10,12 @@ from evals.datasets import Dataset, EvalCase, RetrievalCase
 from evals.results import CaseResult, MetricSummary, RetrievedItem, Score, mean_metrics
 from evals.retrieval_metrics import chunk_matches, first_relevant_rank, hit_at, reciprocal_rank
 from evals.subjects import RetrievalSubject
-from evals.suite import binary, guarded, timed
+from evals.suite import SuiteBase, binary, guarded, timed
 
 RETRIEVE_K = 10
 
 
-class RetrievalSuite:
+class RetrievalSuite(SuiteBase):
     """Runs each question through the retriever (``mode`` None = the configured mode)."""
 
     metric_names = ("hit@1", "hit@5", "mrr@10")
@@ -23,18 +23,9 @@ class RetrievalSuite:
     def __init__(
         self, dataset: Dataset, retriever: RetrievalSubject | None, *, mode: SearchMode | None, name: str
     ) -> None:
-        self._dataset = dataset
+        super().__init__(dataset, name=name)
         self._retriever = retriever
         self._mode: SearchMode | None = mode
-        self._name = name
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def dataset(self) -> Dataset:
-        return self._dataset
 
     @property
     def options(self) -> dict[str, str]:

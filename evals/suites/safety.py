@@ -8,10 +8,10 @@ from assistant.dialogue.safety import SafetyVerdict
 from evals.datasets import Dataset, EvalCase, SafetyCase
 from evals.results import CaseResult, MetricSummary, Score, mean_metrics
 from evals.subjects import RedactionSubject, SafetySubject
-from evals.suite import binary, count_metric, guarded, timed
+from evals.suite import SuiteBase, binary, count_metric, guarded, timed
 
 
-class SafetySuite:
+class SafetySuite(SuiteBase):
     """``routing``: the screen's verdict kind (and category, for emergencies and crises) is the expected
     one. ``pii``: the redactor finds exactly the expected PII kinds and leaves other text untouched."""
 
@@ -20,29 +20,13 @@ class SafetySuite:
     def __init__(
         self, dataset: Dataset, screen: SafetySubject | None, redactor: RedactionSubject | None, *, name: str
     ) -> None:
-        self._dataset = dataset
+        super().__init__(dataset, name=name)
         self._screen = screen
         self._redactor = redactor
-        self._name = name
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def dataset(self) -> Dataset:
-        return self._dataset
-
-    @property
-    def options(self) -> dict[str, str]:
-        return {}
 
     def unavailable(self) -> str | None:
         if self._screen is None or self._redactor is None:
             return "the safety screen or the PII redactor is not configured"
-        return None
-
-    async def preflight(self) -> None:
         return None
 
     async def run_case(self, case: EvalCase) -> CaseResult:

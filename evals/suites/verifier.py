@@ -7,37 +7,21 @@ from collections.abc import Sequence
 from evals.datasets import Dataset, EvalCase, VerifierCase
 from evals.results import CaseResult, MetricSummary, mean_metrics
 from evals.subjects import VerifierSubject
-from evals.suite import binary, guarded, rate_metric, timed
+from evals.suite import SuiteBase, binary, guarded, rate_metric, timed
 
 
-class VerifierSuite:
+class VerifierSuite(SuiteBase):
     """``verdict``: the verifier's decision equals the labelled one. ``unsupported_caught`` is the recall
     on unsupported sentences (what protects citizens from wrong answers)."""
 
     metric_names = ("verdict",)
 
     def __init__(self, dataset: Dataset, verifier: VerifierSubject | None, *, name: str) -> None:
-        self._dataset = dataset
+        super().__init__(dataset, name=name)
         self._verifier = verifier
-        self._name = name
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def dataset(self) -> Dataset:
-        return self._dataset
-
-    @property
-    def options(self) -> dict[str, str]:
-        return {}
 
     def unavailable(self) -> str | None:
         return None if self._verifier is not None else "the answer verifier is not available in this build"
-
-    async def preflight(self) -> None:
-        return None
 
     async def run_case(self, case: EvalCase) -> CaseResult:
         assert isinstance(case, VerifierCase) and self._verifier is not None
