@@ -18,16 +18,17 @@ _MIGRATIONS = Path(__file__).with_name("migrations")
 _ADVISORY_LOCK = 0x64617361_6E5F5331  # "dasan_S1": one migrator at a time per PostgreSQL database
 
 
-async def upgrade_database(url: str, *, schema: str | None = None) -> None:
-    """Create or upgrade the session tables at ``url``. Idempotent; safe when several instances start."""
+async def upgrade_database(url: str, *, schema: str | None = None, target: str = "head") -> None:
+    """Create or upgrade the session tables at ``url``. Idempotent; safe when several instances start.
+    ``target`` is an Alembic revision (tests stop at an older one to check an upgrade keeps data)."""
     engine = create_session_engine(url, schema=schema)
     try:
-        await upgrade_engine(engine, schema=schema)
+        await upgrade_engine(engine, schema=schema, target=target)
     finally:
         await engine.dispose()
 
 
-async def upgrade_engine(engine: AsyncEngine, *, schema: str | None = None) -> None:
+async def upgrade_engine(engine: AsyncEngine, *, schema: str | None = None, target: str = "head") -> None:
     """``upgrade_database`` on an engine from ``create_session_engine`` (the same ``schema``)."""
     try:
         async with engine.begin() as connection:
@@ -36,13 +37,13 @@ async def upgrade_engine(engine: AsyncEngine, *, schema: str | None = None) -> N
                 if schema is not None:
                     # create_session_engine validated the name, so quoting it is enough.
                     await connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-            await connection.run_sync(_upgrade)
+            await connection.run_sync(_upgrade, target)
     except SQLAlchemyError as exc:
         raise StorageError(f"session migrations failed: {type(exc).__name__}: {exc}") from exc
 
 
-def _upgrade(connection: Connection) -> None:
+def _upgrade(connection: Connection, target: str) -> None:
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
     config.attributes["connection"] = connection
-    command.upgrade(config, "head")
+    command.upgrade(config, target)

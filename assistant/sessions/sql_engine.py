@@ -40,6 +40,7 @@ def create_session_engine(url: str, *, schema: str | None = None, echo: bool = F
             parsed,
             echo=echo,
             json_serializer=dump_json,
+            hide_parameters=True,  # bound values (contacts, hashes) never reach logs or error messages
             connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_S},
         )
         _immediate_transactions(engine)
@@ -47,7 +48,12 @@ def create_session_engine(url: str, *, schema: str | None = None, echo: bool = F
     if backend == "postgresql":
         connect_args: dict[str, Any] = {"server_settings": {"search_path": schema}} if schema else {}
         return create_async_engine(
-            parsed, echo=echo, json_serializer=dump_json, connect_args=connect_args, pool_pre_ping=True
+            parsed,
+            echo=echo,
+            json_serializer=dump_json,
+            hide_parameters=True,
+            connect_args=connect_args,
+            pool_pre_ping=True,
         )
     raise ConfigurationError(f"DASAN_DATABASE__URL: unsupported database {backend!r} (sqlite or postgresql)")
 

@@ -42,6 +42,17 @@ POSTGRES_URL = os.environ.get("DASAN_TEST_POSTGRES_URL", "postgresql+asyncpg://p
 REDIS_URL = os.environ.get("DASAN_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 STORES = ["memory", "redis", "sqlite", "postgres", "tiered-memory-sqlite", "tiered-redis-postgres"]
 RACERS = 20
+HEAD = "0002"
+ALL_TABLES = {
+    "conversations",
+    "conversation_events",
+    "staff_accounts",
+    "staff_logins",
+    "agent_feedback",
+    "case_records",
+    "case_reference_counters",
+    VERSION_TABLE,
+}
 
 
 @pytest.fixture
@@ -445,15 +456,9 @@ async def test_alembic_upgrade_creates_the_tables_once_on_sqlite(tmp_path: Path)
     await upgrade_database(url)
     engine = create_session_engine(url)
     try:
-        assert await tables_and_revision(engine) == (
-            {"conversations", "conversation_events", VERSION_TABLE},
-            ["0001"],
-        )
+        assert await tables_and_revision(engine) == (ALL_TABLES, [HEAD])
         await upgrade_database(url)
-        assert await tables_and_revision(engine) == (
-            {"conversations", "conversation_events", VERSION_TABLE},
-            ["0001"],
-        )
+        assert await tables_and_revision(engine) == (ALL_TABLES, [HEAD])
     finally:
         await engine.dispose()
 
@@ -462,7 +467,7 @@ async def test_alembic_upgrade_creates_the_tables_once_on_postgresql() -> None:
     async with postgres_schema(migrate=False) as (engine, schema):
         assert await tables_and_revision(engine) == (set(), [])
         await upgrade_database(POSTGRES_URL, schema=schema)
-        expected = ({"conversations", "conversation_events", VERSION_TABLE}, ["0001"])
+        expected = (ALL_TABLES, [HEAD])
         assert await tables_and_revision(engine) == expected
         await asyncio.gather(*(upgrade_database(POSTGRES_URL, schema=schema) for _ in range(3)))
         assert await tables_and_revision(engine) == expected

@@ -16,6 +16,7 @@ from assistant.app.cli import (
     serve_cmd,
     sessions_cmd,
     simulate_cmd,
+    users_cmd,
 )
 
 
@@ -38,6 +39,7 @@ def build_app() -> typer.Typer:
     app.add_typer(sessions_cmd.build(), name="sessions")
     app.add_typer(llm_cmd.build(), name="llm")
     app.add_typer(simulate_cmd.build(), name="simulate")
+    app.add_typer(users_cmd.build(), name="users")
     return app
 
 
