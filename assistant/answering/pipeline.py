@@ -27,9 +27,11 @@ from assistant.answering.generation import GenerationFailed, GroundedGenerator
 from assistant.answering.ports import ChunkRetriever, DenseCosine
 from assistant.answering.rewrite import QueryRewriter
 from assistant.answering.sentences import SentenceAssembler
+from assistant.answering.step_spans import VerificationSpan, reason_kind, step_span
 from assistant.answering.text import KoreanText
 from assistant.answering.turn import Timer, Turn
 from assistant.answering.verify import SentenceVerifier
+from assistant.tracing.ports import Tracer
 
 _log = logging.getLogger(__name__)
 
@@ -51,7 +53,8 @@ class AnswerPolicy:
 
 
 class AnswerPipeline:
-    """Grounded answers for one knowledge collection. ``generator`` None means extractive only."""
+    """Grounded answers for one knowledge collection. ``generator`` None means extractive only.
+    ``tracer`` (optional) records the ``rewrite`` and ``verification`` steps into the current turn."""
 
     def __init__(
         self,
@@ -68,6 +71,7 @@ class AnswerPipeline:
         dense: DenseCosine | None = None,
         abstention: AbstentionMessages | None = None,
         timer: Timer = time.perf_counter,
+        tracer: Tracer | None = None,
     ) -> None:
         self._retriever = retriever
         self._text = text
@@ -81,6 +85,7 @@ class AnswerPipeline:
         self._dense = dense
         self._abstention = abstention or AbstentionMessages()
         self._timer = timer
+        self._tracer = tracer
 
     async def answer(
         self,
@@ -107,14 +112,22 @@ class AnswerPipeline:
         sentences = self._text.sentences(generated)
         verified: list[str] = []
         failure: str | None = None if sentences else "empty generation"
-        for sentence in sentences:
-            failure = await self._accept(turn, sentence)
-            if failure is not None:
-                break
-            verified.append(sentence)
-        if failure == "no_answer" and not verified and self._policy.trust_no_answer:
-            return self._logged(self._abstain(turn, "no_answer"))
-        return self._logged(self._complete(turn, verified, failure)[0])
+        verification = VerificationSpan(self._tracer)
+        appended: list[str] = []
+        try:
+            for sentence in sentences:
+                failure = await self._accept(turn, sentence, verification)
+                if failure is not None:
+                    break
+                verified.append(sentence)
+            if failure == "no_answer" and not verified and self._policy.trust_no_answer:
+                final = self._abstain(turn, "no_answer")
+            else:
+                final, appended = self._complete(turn, verified, failure)
+            verification.finish(final, extractive=len(appended), verify_ms=turn.verify_ms)
+        finally:
+            verification.close()
+        return self._logged(final)
 
     async def stream(
         self,
@@ -134,33 +147,37 @@ class AnswerPipeline:
         budget = turn.remaining() - self._policy.verify_reserve
         verified: list[str] = []
         failure: str | None = None
-        if self._generator is None or budget <= timedelta(0):
-            failure = "no_llm" if self._generator is None else "deadline"
-        else:
-            started, verifying = self._timer(), turn.verify_ms
-            pieces = self._generator.stream(turn, history, budget)
-            sentences = _finished_sentences(pieces, SentenceAssembler(self._text))
-            try:
-                async for sentence in sentences:
-                    failure = await self._accept(turn, sentence)
-                    if failure is not None:
-                        break
-                    yield AnswerDelta((" " if verified else "") + sentence)
-                    verified.append(sentence)
-            except GenerationFailed as exc:
-                failure = exc.reason
-            finally:
-                await sentences.aclose()
-                await pieces.aclose()
-                turn.generate_ms = turn.since(started) - (turn.verify_ms - verifying)
-            if failure is None and not verified:
-                failure = "empty generation"
-        if failure == "no_answer" and not verified and self._policy.trust_no_answer:
-            final = self._abstain(turn, "no_answer")
-            yield AnswerDelta(final.text)
-            yield self._logged(final)
-            return
-        final, appended = self._complete(turn, verified, failure)
+        verification = VerificationSpan(self._tracer)
+        appended: list[str] = []
+        try:
+            if self._generator is None or budget <= timedelta(0):
+                failure = "no_llm" if self._generator is None else "deadline"
+            else:
+                started, verifying = self._timer(), turn.verify_ms
+                pieces = self._generator.stream(turn, history, budget)
+                sentences = _finished_sentences(pieces, SentenceAssembler(self._text))
+                try:
+                    async for sentence in sentences:
+                        failure = await self._accept(turn, sentence, verification)
+                        if failure is not None:
+                            break
+                        yield AnswerDelta((" " if verified else "") + sentence)
+                        verified.append(sentence)
+                except GenerationFailed as exc:
+                    failure = exc.reason
+                finally:
+                    await sentences.aclose()
+                    await pieces.aclose()
+                    turn.generate_ms = turn.since(started) - (turn.verify_ms - verifying)
+                if failure is None and not verified:
+                    failure = "empty generation"
+            if failure == "no_answer" and not verified and self._policy.trust_no_answer:
+                final = self._abstain(turn, "no_answer")
+            else:
+                final, appended = self._complete(turn, verified, failure)
+            verification.finish(final, extractive=len(appended), verify_ms=turn.verify_ms)
+        finally:
+            verification.close()
         if final.mode == "abstain":
             yield AnswerDelta(final.text)
         for sentence in appended:
@@ -181,9 +198,12 @@ class AnswerPipeline:
             query=question,
         )
         if history:
-            rewrite = await self._rewriter.rewrite(
-                question, history, budget=turn.remaining() * self._policy.rewrite_share
-            )
+            with step_span(self._tracer, "rewrite", input=question) as span:
+                rewrite = await self._rewriter.rewrite(
+                    question, history, budget=turn.remaining() * self._policy.rewrite_share
+                )
+                span.set_output(rewrite.query)
+                span.annotate({"by": rewrite.by, "prompt_version": rewrite.prompt_version})
             turn.query = turn.rewritten_query = rewrite.query
         turn.hits = await self._retriever.retrieve(turn.query, k=self._policy.top_k)
         cosine = await self._dense.best_cosine(turn.query) if self._dense is not None and turn.hits else None
@@ -194,14 +214,18 @@ class AnswerPipeline:
         turn.packed = self._packer.pack(turn.hits)
         return turn
 
-    async def _accept(self, turn: Turn, sentence: str) -> str | None:
+    async def _accept(self, turn: Turn, sentence: str, verification: VerificationSpan) -> str | None:
         """None when the sentence may be shown, else why not (``no_answer`` for the model's refusal)."""
+        verification.checking()
         if self._generator is not None and says_no_answer(sentence, self._generator.no_answer(turn.spoken)):
             return "no_answer"
         started = self._timer()
         check = await self._verifier.check(sentence, turn.sources)
         turn.verify_ms += turn.since(started)
-        return None if check.supported else f"unsupported: {check.reason}"
+        if not check.supported:
+            return f"unsupported: {check.reason}"
+        verification.check_passed()
+        return None
 
     def _complete(self, turn: Turn, verified: list[str], failure: str | None) -> tuple[Answer, list[str]]:
         """The final answer, and the extractive sentences appended after the verified ones."""
@@ -232,10 +256,11 @@ class AnswerPipeline:
         return turn.finish(self._abstention.for_channel(spoken=turn.spoken), "abstain", reason=reason)
 
     def _logged(self, answer: Answer) -> Answer:
+        # Only the reason's kind: its details can quote generated text, and with it a citizen's number.
         _log.info(
             "answer mode=%s reason=%s citations=%d total_ms=%.0f",
             answer.mode,
-            answer.fallback_reason,
+            reason_kind(answer.fallback_reason),
             len(answer.citations),
             answer.latency_ms.total,
         )

@@ -17,7 +17,8 @@ from starlette.responses import Response
 
 from assistant.core.events import Channel
 
-KakaoCallbackOutcome = Literal["sent", "failed", "late"]
+KakaoCallbackOutcome = Literal["delivered", "failed", "expired"]
+"""As ``channels.kakao.callback.DeliveryStatus``: expired = the callback window closed first."""
 TokenKind = Literal["prompt", "completion"]
 
 STEP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -72,7 +73,7 @@ class Metrics:
         )
         self._kakao_callbacks = Counter(
             "kakao_callbacks",
-            "Kakao callback deliveries by outcome (late: after the callback URL expired).",
+            "Kakao callback deliveries by outcome (expired: the callback window closed first).",
             ["outcome"],
             namespace=namespace,
             registry=registry,

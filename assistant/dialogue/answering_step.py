@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from assistant.answering.answer import Answer, HistoryTurn
 from assistant.core.errors import UpstreamError
-from assistant.core.replies import Audience, Capabilities, Citation, Reply
+from assistant.core.replies import AnswerMode, Audience, Capabilities, Citation, Reply
 from assistant.dialogue.manager_ports import Answerer
 from assistant.dialogue.ports import ReplyDelta
 
@@ -19,13 +19,20 @@ _log = logging.getLogger(__name__)
 
 @dataclass
 class TurnClock:
-    """One turn's stopwatch: the budget left for answering, and the time spent inside the pipeline."""
+    """One turn's stopwatch: the budget left for answering, and the time spent inside the pipeline; and
+    what the turn's observers are told: the safety categories that fired, and about its answer (the
+    last one, when a turn answers twice) its ``answer_mode`` and ``fallback_reason``, or the ``error``
+    type that stopped it."""
 
     timer: Callable[[], float]
     budget: timedelta
     started: float = field(init=False)
     answer_ms: float = 0.0
     route: str = "unknown"
+    safety_flags: tuple[str, ...] = ()
+    answer_mode: AnswerMode | None = None
+    fallback_reason: str | None = None
+    error: str | None = None
 
     def __post_init__(self) -> None:
         self.started = self.timer()
@@ -91,10 +98,12 @@ class AnswerStep:
                 )
             except UpstreamError as exc:
                 _log.warning("answer failed: %s", type(exc).__name__)
-                yield Answered(None, error=type(exc).__name__)
+                clock.error = type(exc).__name__
+                yield Answered(None, error=clock.error)
                 return
             finally:
                 clock.answer_ms += (self._timer() - mark) * 1000
+            _note(clock, answer)
             yield Answered(answer)
             return
         streamed: list[str] = []
@@ -109,16 +118,24 @@ class AnswerStep:
                 finally:
                     clock.answer_ms += (self._timer() - mark) * 1000
                 if isinstance(item, Answer):
+                    _note(clock, item)
                     yield Answered(item)
                     return
                 streamed.append(item.text)
                 yield ReplyDelta(item.text)
         except UpstreamError as exc:
             _log.warning("answer stream failed: %s", type(exc).__name__)
-            yield Answered(None, error=type(exc).__name__, streamed="".join(streamed))
+            clock.error = type(exc).__name__
+            yield Answered(None, error=clock.error, streamed="".join(streamed))
             return
         finally:
             closer = getattr(pieces, "aclose", None)
             if closer is not None:
                 await closer()
-        yield Answered(None, error="StreamEndedWithoutAnswer", streamed="".join(streamed))
+        clock.error = "StreamEndedWithoutAnswer"
+        yield Answered(None, error=clock.error, streamed="".join(streamed))
+
+
+def _note(clock: TurnClock, answer: Answer) -> None:
+    clock.answer_mode = answer.mode
+    clock.fallback_reason = answer.fallback_reason

@@ -5,6 +5,10 @@ stored and sent on → a human's turn (waiting for or talking to an agent) → p
 for a human → flows → grounded answers. See ``user_turns`` for the routing and ``recording`` for how a
 turn is appended. Everything for one conversation runs under one lock in this process, and every turn
 is idempotent per provider message id.
+
+Every dialogue input is one trace (``Tracer.turn``): safety, redaction and routing spans, the answer
+pipeline's steps inside routing, and the turn annotated with its route, action, answer mode, handoff
+and safety flags. The trace id goes into the stored reply (``trace_id``), so feedback can score it later.
 """
 
 from __future__ import annotations
@@ -29,8 +33,9 @@ from assistant.dialogue.answering_step import AnswerStep, TurnClock
 from assistant.dialogue.fitting import ClippedDeltas, fit_reply
 from assistant.dialogue.handoff import HandoffRequests
 from assistant.dialogue.keyed_locks import KeyedLocks
-from assistant.dialogue.manager_ports import Answerer, FlowPort, TurnObserver, TurnTiming
+from assistant.dialogue.manager_ports import Answerer, FlowPort, TurnObserver
 from assistant.dialogue.messages import DialogueMessages
+from assistant.dialogue.observing import trace_opening, trace_summary, turn_report
 from assistant.dialogue.pii import PiiRedactor
 from assistant.dialogue.ports import ReplyDelta
 from assistant.dialogue.recording import TurnRecorder
@@ -39,6 +44,8 @@ from assistant.dialogue.transcript import history, latest_user_turn, recorded_re
 from assistant.dialogue.user_turns import UserTurnRouter
 from assistant.sessions.conversation import Conversation, NewEvent
 from assistant.sessions.ports import SessionStore
+from assistant.tracing.noop import NoopTracer
+from assistant.tracing.ports import Tracer, TurnTrace
 
 _log = logging.getLogger(__name__)
 
@@ -58,7 +65,8 @@ class DialoguePolicy:
 
 
 class CivicDialogueManager:
-    """See the module docstring. ``flows`` is optional: without it every question is answered."""
+    """See the module docstring. ``flows`` is optional: without it every question is answered.
+    ``tracer`` (default: none) traces each turn; ``observer`` hears about each finished turn."""
 
     def __init__(
         self,
@@ -73,6 +81,7 @@ class CivicDialogueManager:
         messages: DialogueMessages | None = None,
         handoffs: HandoffRequests | None = None,
         observer: TurnObserver | None = None,
+        tracer: Tracer | None = None,
         timer: Callable[[], float] = time.perf_counter,
     ) -> None:
         self._sessions = sessions
@@ -82,6 +91,7 @@ class CivicDialogueManager:
         self._policy = policy or DialoguePolicy()
         self._messages = messages or DialogueMessages()
         self._observer = observer
+        self._tracer: Tracer = tracer or NoopTracer()
         self._timer = timer
         self._locks = KeyedLocks()
         self._recorder = TurnRecorder(sessions, redactor, clock)
@@ -115,24 +125,39 @@ class CivicDialogueManager:
     ) -> AsyncIterator[ReplyDelta | Reply]:
         clock = TurnClock(self._timer, capabilities.reply_budget)
         clipper = ClippedDeltas(capabilities.max_chars)
-        async with self._locks.hold(event.key):
-            conversation = await self._load(event)
-            recorded = recorded_reply(conversation, event.message_id)
-            if recorded is not None:
-                clock.route = "duplicate"
-                turn: AsyncIterator[ReplyDelta | Reply] = _replayed(recorded)
-            else:
-                turn = self._dispatch(event, conversation, capabilities, streaming, clock)
-            async for item in turn:
-                if isinstance(item, ReplyDelta):
-                    for piece in clipper.feed(item.text):
-                        yield ReplyDelta(piece)
-                    continue
-                if streaming:
-                    for piece in clipper.finish(item.text):
-                        yield ReplyDelta(piece)
-                self._observe(event, clock)
-                yield item
+        opening = trace_opening(event)
+        async with (
+            self._tracer.turn(
+                opening.name,
+                conversation=event.key,
+                user=opening.user,
+                input=opening.input,
+                metadata={"streaming": streaming},
+            ) as trace,
+            self._locks.hold(event.key),
+        ):
+            try:
+                conversation = await self._load(event)
+                recorded = recorded_reply(conversation, event.message_id)
+                if recorded is not None:
+                    clock.route = "duplicate"
+                    turn: AsyncIterator[ReplyDelta | Reply] = _replayed(recorded)
+                else:
+                    turn = self._dispatch(event, conversation, capabilities, streaming, clock, trace)
+                async for item in turn:
+                    if isinstance(item, ReplyDelta):
+                        for piece in clipper.feed(item.text):
+                            yield ReplyDelta(piece)
+                        continue
+                    if streaming:
+                        for piece in clipper.finish(item.text):
+                            yield ReplyDelta(piece)
+                    self._observe(event, clock, trace, item)
+                    yield item
+            except Exception as exc:  # observed, then raised to the channel as before
+                clock.error = type(exc).__name__
+                self._observe(event, clock, trace, None)
+                raise
 
     async def _load(self, event: DialogueInput) -> Conversation:
         """The conversation so far; a turn whose channel minted its thread id just now (``metadata``
@@ -148,16 +173,17 @@ class CivicDialogueManager:
         capabilities: Capabilities,
         streaming: bool,
         clock: TurnClock,
+        trace: TurnTrace,
     ) -> AsyncIterator[ReplyDelta | Reply]:
         match event:
             case UserTurn():
-                return self._user_turn(event, conversation, capabilities, streaming, clock)
+                return self._user_turn(event, conversation, capabilities, streaming, clock, trace)
             case AssistRequested():
-                return self._assist(event, conversation, capabilities, streaming, clock)
+                return self._assist(event, conversation, capabilities, streaming, clock, trace)
             case AgentMessage():
                 return self._single(self._agent_message(event, conversation, clock))
             case CallStarted():
-                return self._single(self._call_started(event, conversation, capabilities, clock))
+                return self._single(self._call_started(event, conversation, capabilities, clock, trace))
             case CallEnded():
                 return self._single(self._call_ended(event, conversation, clock))
             case _:
@@ -170,9 +196,10 @@ class CivicDialogueManager:
         capabilities: Capabilities,
         streaming: bool,
         clock: TurnClock,
+        trace: TurnTrace,
     ) -> AsyncIterator[ReplyDelta | Reply]:
         plan = None
-        async for item in self._router.route(turn, conversation, capabilities, streaming, clock):
+        async for item in self._router.route(turn, conversation, capabilities, streaming, clock, trace):
             if isinstance(item, ReplyDelta):
                 yield item
             else:
@@ -180,7 +207,7 @@ class CivicDialogueManager:
         assert plan is not None
         clock.route = plan.route
         reply = fit_reply(plan.reply, capabilities)
-        yield await self._recorder.user_turn(conversation, turn, plan, reply)
+        yield await self._recorder.user_turn(conversation, turn, plan, reply, trace_id=trace.trace_id)
 
     async def _assist(
         self,
@@ -189,6 +216,7 @@ class CivicDialogueManager:
         capabilities: Capabilities,
         streaming: bool,
         clock: TurnClock,
+        trace: TurnTrace,
     ) -> AsyncIterator[ReplyDelta | Reply]:
         clock.route = "assist"
         index = latest_user_turn(conversation)
@@ -211,7 +239,9 @@ class CivicDialogueManager:
             reply = answered.as_reply(self._messages.upstream_failed, audience="agent")
         reply = fit_reply(reply, capabilities)
         events = [NewEvent("assist_request", event.received_at, request, message_id=event.message_id)]
-        yield await self._recorder.reply(conversation, event.message_id, events, reply, route="assist")
+        yield await self._recorder.reply(
+            conversation, event.message_id, events, reply, route="assist", trace_id=trace.trace_id
+        )
 
     async def _agent_message(
         self, event: AgentMessage, conversation: Conversation, clock: TurnClock
@@ -224,7 +254,12 @@ class CivicDialogueManager:
         return Reply(text=event.text, audience="user")
 
     async def _call_started(
-        self, event: CallStarted, conversation: Conversation, capabilities: Capabilities, clock: TurnClock
+        self,
+        event: CallStarted,
+        conversation: Conversation,
+        capabilities: Capabilities,
+        clock: TurnClock,
+        trace: TurnTrace,
     ) -> Reply:
         clock.route = "call_started"
         text = self._messages.outbound_greeting if event.direction == "outbound" else self._messages.greeting
@@ -233,7 +268,13 @@ class CivicDialogueManager:
             "call_started", event.received_at, {"direction": event.direction}, message_id=event.message_id
         )
         return await self._recorder.reply(
-            conversation, event.message_id, [started], reply, route="greeting", status="bot"
+            conversation,
+            event.message_id,
+            [started],
+            reply,
+            route="greeting",
+            status="bot",
+            trace_id=trace.trace_id,
         )
 
     async def _call_ended(self, event: CallEnded, conversation: Conversation, clock: TurnClock) -> Reply:
@@ -256,14 +297,9 @@ class CivicDialogueManager:
     async def _single(self, pending: Awaitable[Reply]) -> AsyncIterator[ReplyDelta | Reply]:
         yield await pending
 
-    def _observe(self, event: DialogueInput, clock: TurnClock) -> None:
-        timing = TurnTiming(
-            key=event.key,
-            message_id=event.message_id,
-            route=clock.route,
-            total_ms=clock.elapsed_ms(),
-            answer_ms=clock.answer_ms,
-        )
+    def _observe(self, event: DialogueInput, clock: TurnClock, trace: TurnTrace, reply: Reply | None) -> None:
+        """Tells the trace and the observer how the turn ended (``reply`` None: it failed)."""
+        timing = turn_report(event, clock, reply)
         _log.debug(
             "turn channel=%s route=%s dialogue_ms=%.2f answer_ms=%.1f",
             event.key.channel,
@@ -271,8 +307,14 @@ class CivicDialogueManager:
             timing.dialogue_ms,
             timing.answer_ms,
         )
+        trace.annotate(trace_summary(timing, clock))
+        if reply is not None:
+            trace.set_output(reply.text)
         if self._observer is not None:
-            self._observer.turn_done(timing)
+            try:
+                self._observer.turn_done(timing)
+            except Exception as exc:  # an observer (timings, metrics) never fails a turn
+                _log.warning("turn observer failed: %s", type(exc).__name__)
 
 
 async def _replayed(reply: Reply) -> AsyncIterator[ReplyDelta | Reply]:

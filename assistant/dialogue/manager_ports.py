@@ -1,4 +1,4 @@
-"""What the dialogue manager needs: grounded answers, flows (optional) and a turn-timing observer."""
+"""What the dialogue manager needs: grounded answers, flows (optional) and a turn observer."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from assistant.answering.answer import Answer, AnswerDelta, HistoryTurn
 from assistant.core.events import ConversationKey, MessageId
+from assistant.core.replies import AnswerMode, ReplyAction
 
 
 class Answerer(Protocol):
@@ -78,20 +79,38 @@ class FlowPort(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class TurnTiming:
-    """Where one turn's time went: ``total_ms`` inside the manager, of which ``answer_ms`` in the answer
-    pipeline (retrieval and the model). ``route`` names the path the turn took."""
+    """Where one turn's time went, and what it decided: ``total_ms`` inside the manager, of which
+    ``answer_ms`` in the answer pipeline (retrieval and the model). ``route`` names the path the turn
+    took; ``action`` is the reply's (None when the turn failed); ``answer_mode`` the grounded answer's
+    (None when nothing was answered); ``safety_flags`` the safety categories that fired; ``error`` the
+    type of the failure that stopped the answer (the turn still replied) or, with ``failed``, the turn."""
 
     key: ConversationKey
     message_id: MessageId
     route: str
     total_ms: float
     answer_ms: float
+    action: ReplyAction | None = None
+    answer_mode: AnswerMode | None = None
+    safety_flags: tuple[str, ...] = ()
+    error: str | None = None
+    failed: bool = False
 
     @property
     def dialogue_ms(self) -> float:
         """The manager's own time: everything but the answer pipeline."""
         return max(0.0, self.total_ms - self.answer_ms)
 
+    @property
+    def abstained(self) -> bool:
+        return self.answer_mode == "abstain"
+
+    @property
+    def handoff(self) -> bool:
+        return self.action == "handoff"
+
 
 class TurnObserver(Protocol):
+    """Told about every finished turn, failed ones included (``TurnTimingLog``, the metrics)."""
+
     def turn_done(self, timing: TurnTiming) -> None: ...

@@ -53,7 +53,13 @@ class TurnRecorder:
         self._clock = clock
 
     async def user_turn(
-        self, conversation: Conversation, turn: UserTurn, plan: TurnPlan, reply: Reply
+        self,
+        conversation: Conversation,
+        turn: UserTurn,
+        plan: TurnPlan,
+        reply: Reply,
+        *,
+        trace_id: str | None = None,
     ) -> Reply:
         said = NewEvent(
             "user_turn",
@@ -69,6 +75,7 @@ class TurnRecorder:
             route=plan.route,
             state=plan.state,
             status=plan.status,
+            trace_id=trace_id,
         )
 
     async def reply(
@@ -81,12 +88,16 @@ class TurnRecorder:
         route: str,
         state: Mapping[str, Any] | None = None,
         status: ConversationStatus | None = None,
+        trace_id: str | None = None,
     ) -> Reply:
-        """Append ``events`` and the reply to ``message_id``; a duplicate gets the first reply."""
+        """Append ``events`` and the reply to ``message_id``; a duplicate gets the first reply.
+        ``trace_id`` (when the turn is traced) is kept in the reply's payload, for feedback scores."""
         kind: EventKind = "assist_reply" if reply.audience == "agent" else "bot_reply"
         payload = reply_payload(
             reply, stored_text=self._redactor.redact_text(reply.text), in_reply_to=message_id, route=route
         )
+        if trace_id is not None:
+            payload["trace_id"] = trace_id
         answer = NewEvent(kind, self._clock.now(), payload, message_id=reply_id(message_id))
         result = await self.append(conversation, [*events, answer], state=state, status=status)
         if result.duplicate:

@@ -116,12 +116,23 @@ def history(events: Sequence[ConversationEvent], limit: int) -> tuple[HistoryTur
     return tuple(turns)
 
 
+_NOT_QUESTIONS = frozenset({"handoff:requested", "empty", "injection", "back_to_bot", "flow"})
+"""Routes of turns that ask nothing an agent could answer ("상담원 연결해 주세요", a slot value)."""
+
+
 def latest_user_turn(conversation: Conversation) -> int | None:
-    """The index in ``conversation.events`` of the citizen's newest turn."""
-    for index in range(len(conversation.events) - 1, -1, -1):
-        if conversation.events[index].kind == "user_turn":
+    """The index in ``conversation.events`` of the citizen's newest question: their newest turn whose
+    reply's route was not a request for a human, a flow answer or the like; else their newest turn."""
+    events = conversation.events
+    routes = {e.payload.get("in_reply_to"): e.payload.get("route") for e in events if e.kind == "bot_reply"}
+    newest: int | None = None
+    for index in range(len(events) - 1, -1, -1):
+        if events[index].kind != "user_turn":
+            continue
+        newest = index if newest is None else newest
+        if routes.get(events[index].message_id) not in _NOT_QUESTIONS:
             return index
-    return None
+    return newest
 
 
 def user_texts(events: Sequence[ConversationEvent]) -> list[str]:

@@ -4,10 +4,13 @@ The raw text is seen only by the safety screen, the handoff words and the flows'
 everything stored, logged or sent to the answer pipeline (and so to the model) is the redacted text.
 Conversation state kept by the manager: ``flow`` (the flow's JSON, personal slots as placeholders),
 ``failures`` (unanswered questions in a row) and ``offered_handoff`` (the last reply offered a human).
+Traced as the spans ``safety`` (verdict), ``redaction`` (how many values of each PII kind, never the
+values) and ``routing`` (the route chosen; the answer pipeline's steps are its children).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -24,6 +27,7 @@ from assistant.dialogue.recording import TurnPlan
 from assistant.dialogue.safety import SafetyScreen, SafetyVerdict
 from assistant.dialogue.transcript import flag_labels, history, user_texts
 from assistant.sessions.conversation import Conversation, NewEvent
+from assistant.tracing.ports import TurnTrace
 
 _SEPARATOR = "\n\n"
 
@@ -61,19 +65,44 @@ class UserTurnRouter:
         capabilities: Capabilities,
         streaming: bool,
         clock: TurnClock,
+        trace: TurnTrace,
     ) -> AsyncIterator[ReplyDelta | TurnPlan]:
         text = turn.text.strip()
-        redaction = self._redactor.redact(text)
+        with trace.span("safety", kind="guardrail", input=text) as span:
+            verdict = self._safety.screen(text)
+            span.annotate(
+                {"verdict": verdict.kind, "category": verdict.category, "for_human": verdict.flag_for_human}
+            )
+        if verdict.triggered:
+            clock.safety_flags = (verdict.category or verdict.kind,)
+        with trace.span("redaction") as span:
+            redaction = self._redactor.redact(text)
+            span.annotate({"found": dict(Counter(match.kind for match in redaction.found))})
         base = TurnPlan(
             reply=Reply(""),
             route="",
             stored_text=redaction.text,
             pii_kinds=tuple(sorted(redaction.kinds)),
         )
+        with trace.span("routing") as span:
+            async for item in self._routes(text, verdict, base, conversation, capabilities, streaming, clock):
+                if isinstance(item, TurnPlan):
+                    span.annotate({"route": item.route})
+                yield item
+
+    async def _routes(
+        self,
+        text: str,
+        verdict: SafetyVerdict,
+        base: TurnPlan,
+        conversation: Conversation,
+        capabilities: Capabilities,
+        streaming: bool,
+        clock: TurnClock,
+    ) -> AsyncIterator[ReplyDelta | TurnPlan]:
         state = dict(conversation.state)
         if conversation.status == "closed":
             base.status = "bot"  # a citizen writing again reopens the conversation
-        verdict = self._safety.screen(text)
         if not text:
             yield self._plan(base, "empty", Reply(self._messages.empty_turn))
         elif verdict.kind in ("emergency", "crisis"):

@@ -262,8 +262,11 @@ class LangfuseTracer:
             except BaseException as exc:  # recorded by type, re-raised outside the span
                 error = exc
             finally:
-                self._current.reset(token)
                 turn.finish(error)
+                try:
+                    self._current.reset(token)
+                except ValueError:  # a generator finalised from another context: nothing to restore
+                    self._current.set(None)
         if error is not None:
             raise error
 

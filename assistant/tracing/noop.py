@@ -8,10 +8,10 @@ from assistant.core.events import ConversationKey
 from assistant.tracing.ports import Metadata, SpanKind, TurnTrace
 
 
-class _NoopSpan:
-    """A span that records nothing; it is its own context manager."""
+class NoopSpan:
+    """A span that records nothing; it is its own context manager (also the fallback of a failed span)."""
 
-    def __enter__(self) -> _NoopSpan:
+    def __enter__(self) -> NoopSpan:
         return self
 
     def __exit__(
@@ -34,11 +34,11 @@ class _NoopSpan:
         return None
 
 
-class _NoopTurn:
+class NoopTurn:
     """A turn that records nothing; it is its own async context manager."""
 
     def __init__(self) -> None:
-        self._span = _NoopSpan()
+        self._span = NoopSpan()
 
     async def __aenter__(self) -> TurnTrace:
         return self
@@ -69,7 +69,7 @@ class _NoopTurn:
         metadata: Metadata | None = None,
         version: str | None = None,
         current: bool = True,
-    ) -> _NoopSpan:
+    ) -> NoopSpan:
         return self._span
 
     def set_output(self, output: object) -> None:
@@ -83,7 +83,7 @@ class NoopTracer:
     """The tracer when tracing is off. ``current_turn`` is always None, so wrappers only delegate."""
 
     def __init__(self) -> None:
-        self._turn = _NoopTurn()
+        self._turn = NoopTurn()
 
     def turn(
         self,
@@ -94,7 +94,7 @@ class NoopTracer:
         capture_content: bool | None = None,
         input: object = None,
         metadata: Metadata | None = None,
-    ) -> _NoopTurn:
+    ) -> NoopTurn:
         return self._turn
 
     def current_turn(self) -> TurnTrace | None:

@@ -15,12 +15,14 @@ class TracedLLM:
     observation: model, prompt id and version (``ChatRequest.metadata["prompt_id"/"prompt_version"]``,
     which rendered prompts always set), token usage, latency and, for streams, time to first token.
     The span is named by ``metadata["step"]`` (default ``generation``), so a rewrite call can read as
-    ``rewrite``. Messages and the answer are content: redacted, or omitted on channels that do not
-    capture. Outside a turn it only delegates."""
+    ``rewrite``; ``step`` names every call of this client that sets none (the composition root gives
+    the rewriter's and the verifier's clients their own names). Messages and the answer are content:
+    redacted, or omitted on channels that do not capture. Outside a turn it only delegates."""
 
-    def __init__(self, inner: LLMClient, tracer: Tracer) -> None:
+    def __init__(self, inner: LLMClient, tracer: Tracer, *, step: str = DEFAULT_STEP) -> None:
         self._inner = inner
         self._tracer = tracer
+        self._step = step
 
     @property
     def model(self) -> str:
@@ -31,7 +33,7 @@ class TracedLLM:
         if turn is None:
             return await self._inner.complete(request)
         with turn.span(
-            _step(request),
+            request.metadata.get("step") or self._step,
             kind="generation",
             input=_messages(request),
             metadata=_request_metadata(request),
@@ -50,7 +52,7 @@ class TracedLLM:
             return
         # current=False: this generator may be resumed or closed from another context
         with turn.span(
-            _step(request),
+            request.metadata.get("step") or self._step,
             kind="generation",
             input=_messages(request),
             metadata={**_request_metadata(request), "stream": True},
@@ -69,10 +71,6 @@ class TracedLLM:
 
     async def health(self) -> LLMHealth:
         return await self._inner.health()
-
-
-def _step(request: ChatRequest) -> str:
-    return request.metadata.get("step") or DEFAULT_STEP
 
 
 def _messages(request: ChatRequest) -> list[dict[str, str]]:

@@ -3,7 +3,8 @@
 ``CallbackSender`` makes one attempt and raises ``DeliveryError`` (``retryable`` when another attempt
 may help: connection failures, timeouts, 408/429/5xx). ``CallbackDelivery`` owns the policy: bounded
 attempts with exponential backoff, each attempt cut to the time left, and no attempt started once the
-window (minus a safety margin) has closed. It never raises for a failed delivery; it reports.
+window (minus a safety margin) has closed. It never raises for a failed delivery; it reports, to
+the caller and to an optional ``CallbackRecorder`` (the app's metrics count outcomes).
 """
 
 from __future__ import annotations
@@ -34,6 +35,12 @@ class CallbackSender(Protocol):
 DeliveryStatus = Literal["delivered", "failed", "expired"]
 
 
+class CallbackRecorder(Protocol):
+    """Counts delivery outcomes (``assistant.app.metrics.Metrics`` satisfies it)."""
+
+    def record_kakao_callback(self, outcome: DeliveryStatus) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class DeliveryResult:
     """``expired``: the window closed before a successful attempt; ``failed``: a final error."""
@@ -61,6 +68,7 @@ class CallbackDelivery:
         backoff: timedelta = timedelta(seconds=0.5),
         safety_margin: timedelta = timedelta(seconds=1),
         sleep: Sleep = asyncio.sleep,
+        recorder: CallbackRecorder | None = None,
     ) -> None:
         if attempts < 1:
             raise ValueError("attempts must be at least 1")
@@ -71,11 +79,23 @@ class CallbackDelivery:
         self._backoff = backoff
         self._safety_margin = safety_margin
         self._sleep = sleep
+        self._recorder = recorder
 
     async def deliver(
         self, url: str, body: Mapping[str, Any], *, closes_at: datetime, correlation_id: str = "-"
     ) -> DeliveryResult:
         """Tries to POST ``body`` before ``closes_at`` (minus the safety margin)."""
+        result = await self._attempts_until(url, body, closes_at, correlation_id)
+        if self._recorder is not None:
+            try:
+                self._recorder.record_kakao_callback(result.status)
+            except Exception as exc:  # counting must not fail a delivery
+                _log.warning("kakao callback outcome not recorded: %s", type(exc).__name__)
+        return result
+
+    async def _attempts_until(
+        self, url: str, body: Mapping[str, Any], closes_at: datetime, correlation_id: str
+    ) -> DeliveryResult:
         last_attempt_by = closes_at - self._safety_margin
         host = urlsplit(url).netloc  # the path carries Kakao's opaque token: never log it
         for attempt in range(1, self._attempts + 1):

@@ -40,7 +40,7 @@ from assistant.core.errors import InvalidInbound
 from assistant.core.events import UserTurn
 from assistant.core.replies import Reply
 from assistant.dialogue.ports import DialogueManager
-from channels.kakao.callback import CallbackDelivery, CallbackSender, Sleep
+from channels.kakao.callback import CallbackDelivery, CallbackRecorder, CallbackSender, Sleep
 from channels.kakao.config import KakaoChannelConfig
 from channels.kakao.dedupe import RecentTurns, RunningTurn, UsedCallbacks
 from channels.kakao.messages import KakaoMessages
@@ -87,6 +87,7 @@ class KakaoChannel:
         translator: KakaoTranslator | None = None,
         correlation_ids: Callable[[], str] = _new_correlation_id,
         sleep: Sleep = asyncio.sleep,
+        recorder: CallbackRecorder | None = None,
     ) -> None:
         self._dialogue = dialogue
         self._config = config
@@ -106,6 +107,7 @@ class KakaoChannel:
             backoff=config.callback_backoff,
             safety_margin=config.callback_safety_margin,
             sleep=sleep,
+            recorder=recorder,
         )
         self._recent = RecentTurns(clock, config.dedupe_window)
         self._used_callbacks = UsedCallbacks(clock, config.callback_window * 2)
@@ -314,11 +316,19 @@ def build_kakao_router(
     *,
     translator: KakaoTranslator | None = None,
     correlation_ids: Callable[[], str] = _new_correlation_id,
+    recorder: CallbackRecorder | None = None,
 ) -> APIRouter:
     """The ``/kakao/skill`` router. Its lifespan closes the channel (app shutdown awaits the tasks);
-    build a ``KakaoChannel`` directly to hold it and call ``aclose()`` yourself."""
+    build a ``KakaoChannel`` directly to hold it and call ``aclose()`` yourself. ``recorder`` counts
+    callback delivery outcomes (pass the app's ``Metrics``)."""
     channel = KakaoChannel(
-        dialogue, settings, callback_sender, clock, translator=translator, correlation_ids=correlation_ids
+        dialogue,
+        settings,
+        callback_sender,
+        clock,
+        translator=translator,
+        correlation_ids=correlation_ids,
+        recorder=recorder,
     )
     return channel.router
 

@@ -1,4 +1,4 @@
-"""Fitting text into Kakao's character limits: sentence-boundary splitting, trimming, short labels.
+"""Fitting text into Kakao's speech bubbles: plain text, sentence-boundary splitting, trimming, labels.
 
 Lengths are counted per character (Unicode code point) after NFC normalisation, so a precomposed
 Hangul syllable counts once, as Kakao counts it; bytes never matter.
@@ -14,12 +14,23 @@ ELLIPSIS = "…"
 
 # A sentence ends at . ! ? 。 … (with closing quotes or brackets) followed by whitespace, or at a line
 # break. The split keeps the punctuation and the whitespace with the sentence before it.
+_MD_LINK = re.compile(r"\[([^\]\n]+)\]\((https?://[^)\s]+)\)")
+_EMPHASIS = re.compile(r"(\*\*|__|`+)(.+?)\1")
+_HEADING = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+", re.MULTILINE)
 _BOUNDARY = re.compile(r"(?<=[.!?。…])\s+|(?<=[.!?。…][\"'”’)\]」』])\s+|\n+")
 
 
 def normalise(text: str) -> str:
     """NFC, unified line breaks and no surrounding whitespace."""
     return unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def plain(text: str) -> str:
+    """Markdown a speech bubble would show as literal symbols (links, emphasis, code, headings) turned
+    into plain text; "1. …" and "- …" lines stay, they read as intended."""
+    text = _MD_LINK.sub(r"\1 (\2)", text)
+    text = _EMPHASIS.sub(r"\2", text)
+    return _HEADING.sub("", text)
 
 
 def sentences(text: str) -> list[str]:

@@ -2,8 +2,9 @@
 
 Layout of an encoded reply (at most 3 outputs):
 
-1. the reply text, split at sentence boundaries over as many ``simpleText`` outputs as the other
-   outputs leave room for (each ≤ 1000 characters); what does not fit is cut with a note;
+1. the reply text (markdown a bubble would show literally made plain), split at sentence boundaries
+   over as many ``simpleText`` outputs as the other outputs leave room for (each ≤ 1000 characters);
+   what does not fit is cut with a note;
 2. the sources, when citations carry http(s) URLs: one ``basicCard`` with a "원문 보기" webLink button
    for a single linked source, a ``listCard`` (≤ 5 items, each item a link) for several. Citations
    without a URL are named on a "출처:" line under the text instead;
@@ -24,7 +25,7 @@ from datetime import datetime, timedelta
 from assistant.core.events import Channel, ConversationKey, MessageId, UserTurn
 from assistant.core.replies import Capabilities, Citation, Reply
 from channels.kakao.messages import KakaoMessages
-from channels.kakao.text_fit import normalise, split_text, trim
+from channels.kakao.text_fit import normalise, plain, split_text, trim
 from channels.kakao.wire_request import KakaoSkillRequest
 from channels.kakao.wire_response import (
     MAX_CARD_DESCRIPTION_CHARS,
@@ -133,7 +134,7 @@ class KakaoTranslator:
             extras.append(self._sources_card(linked))
         if reply.action == "handoff":
             extras.append(self._handoff_card())
-        text = normalise(reply.text) if reply.audience == "user" else ""
+        text = plain(normalise(reply.text)) if reply.audience == "user" else ""
         if unlinked:
             names = ", ".join(f"[{c.n}] {trim(c.title or c.source, 40)}" for c in unlinked[:MAX_LIST_ITEMS])
             text = f"{text}\n\n{self._messages.sources_line_prefix}{names}".strip()

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import secrets
 from datetime import timedelta
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import NoDecode
 
 from assistant.core.errors import ConfigurationError
 
@@ -27,12 +30,15 @@ class TwilioChannelConfig(BaseModel):
     over everything when the signed URL is rebuilt. Otherwise ``X-Forwarded-Proto/Host/Port`` are
     believed only from a peer in ``trusted_proxies`` (IPs or CIDRs), and else the request URL is used.
     ``auth_token`` unset means a development token (see ``resolve_auth_token``).
+    List fields (``trusted_proxies``, ``hints``) read an env value as comma-separated items
+    (``DASAN_TWILIO__TRUSTED_PROXIES=10.0.0.1,10.1.0.0/16``), like ``DASAN_KAKAO__ALLOWED_BOT_IDS``;
+    a JSON list is accepted too.
     """
 
     auth_token: SecretStr | None = None
     account_sid: str | None = Field(default=None, description="AC…; needed to send SMS")
     public_base_url: str | None = Field(default=None, pattern=r"^https?://[^/?#]+(/[^?#]*)?$")
-    trusted_proxies: tuple[str, ...] = ()
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
     agent_number: str | None = Field(default=None, description="E.164 number <Dial>ed on handoff")
     agent_queue: str | None = Field(default=None, description="<Enqueue> name used when no agent_number")
     emergency_transfer_number: str | None = None
@@ -43,7 +49,7 @@ class TwilioChannelConfig(BaseModel):
     speech_timeout: str = Field(
         default="auto", pattern=r"^(auto|[1-9][0-9]?)$", description="seconds, or auto without a speech_model"
     )
-    hints: tuple[str, ...] = (
+    hints: Annotated[tuple[str, ...], NoDecode] = (
         "상담사",
         "여권",
         "주민등록등본",
@@ -69,6 +75,18 @@ class TwilioChannelConfig(BaseModel):
     max_spoken_chars: int = Field(default=300, ge=40, le=2000)
     dial_timeout: timedelta = Field(default=timedelta(seconds=30))
     sms_from: str | None = Field(default=None, description="sender number for citation SMS; None: no SMS")
+
+    @field_validator("trusted_proxies", "hints", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        if value.lstrip().startswith("["):
+            try:
+                return json.loads(value)
+            except ValueError:
+                pass  # not JSON after all: split it like any other value
+        return tuple(part.strip() for part in value.split(",") if part.strip())
 
     @field_validator("trusted_proxies")
     @classmethod

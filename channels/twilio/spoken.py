@@ -1,4 +1,4 @@
-"""Reply text for the ear: no citation markers, URLs or markdown; short sentences; numbers read aloud.
+"""Reply text for the ear: no citation markers, URLs, markdown or emoji; short sentences; numbers read aloud.
 
 Pure string work, so it is cheap to run on every turn. Hotline numbers and hyphenated phone numbers
 are read digit by digit the way Koreans say them ("1577-0199" → "일오칠칠 공일구구", "120" →
@@ -15,6 +15,7 @@ _MD_LINK = re.compile(r"\[([^\]\n]+)\]\((?:[^)\s]+)\)")
 _CITATION = re.compile(r"\s*\[\d+(?:\s*[,，-]\s*\d+)*\]")
 _URL = re.compile(r"\(?\s*(?:https?://|www\.)[^\s)<>]+\)?", re.IGNORECASE)
 _EMAIL = re.compile(r"\S+@\S+\.\w+")
+_EMOJI = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\ufe0f\u200d]")
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s*", re.MULTILINE)
 _BULLET = re.compile(r"^\s*(?:[-*+•·]|\d{1,2}[.)])\s+", re.MULTILINE)
 _QUOTE = re.compile(r"^\s*>\s?", re.MULTILINE)
@@ -57,7 +58,8 @@ def _hotline(match: re.Match[str]) -> str:
 
 
 def speakable(text: str) -> str:
-    """Markdown, links, citation markers and URLs removed; phone and hotline numbers read out."""
+    """Markdown, links, citation markers, URLs and emoji removed; phone and hotline numbers read out."""
+    text = _EMOJI.sub("", text)
     text = _MD_LINK.sub(r"\1", text)
     text = _CITATION.sub("", text)
     text = _URL.sub("", text)

@@ -295,3 +295,16 @@ async def test_nothing_to_extract_abstains(
     assert isinstance(final, Answer) and final.mode == "abstain"
     assert final.fallback_reason == "nothing to extract after: no_llm"
     assert [i.text for i in items if isinstance(i, AnswerDelta)] == [final.text]
+
+
+async def test_the_log_names_a_fallback_reason_by_kind_only(
+    make_pipeline: PipelineFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The reason's details quote the generated text, which can echo a citizen's phone number."""
+    llm = ScriptedLLM(Says("등본은 010-2345-6789 번으로 문의하면 400원이에요 [1]."))
+    with caplog.at_level("INFO", logger="assistant.answering.pipeline"):
+        answer = await make_pipeline(llm).answer(QUESTION, deadline=DEADLINE)
+
+    assert answer.fallback_reason is not None and "010-2345-6789" in answer.fallback_reason
+    assert "reason=unsupported " in caplog.text
+    assert "2345" not in caplog.text

@@ -34,8 +34,8 @@ def test_counters_and_histograms_appear_in_the_exposition_text() -> None:
     metrics.record_abstention("web")
     metrics.record_handoff("phone")
     metrics.record_safety_flag("self_harm")
-    metrics.record_kakao_callback("sent")
-    metrics.record_kakao_callback("late")
+    metrics.record_kakao_callback("delivered")
+    metrics.record_kakao_callback("expired")
     metrics.observe_twilio_webhook("gather", 0.3)
     metrics.record_error(TimeoutError("010-1234-5678 timed out"))
     metrics.record_error("LLMTimeout")
@@ -53,8 +53,8 @@ def test_counters_and_histograms_appear_in_the_exposition_text() -> None:
     assert samples[("dasan_abstentions_total", (("channel", "web"),))] == 1
     assert samples[("dasan_handoffs_total", (("channel", "phone"),))] == 1
     assert samples[("dasan_safety_flags_total", (("flag", "self_harm"),))] == 1
-    assert samples[("dasan_kakao_callbacks_total", (("outcome", "sent"),))] == 1
-    assert samples[("dasan_kakao_callbacks_total", (("outcome", "late"),))] == 1
+    assert samples[("dasan_kakao_callbacks_total", (("outcome", "delivered"),))] == 1
+    assert samples[("dasan_kakao_callbacks_total", (("outcome", "expired"),))] == 1
     assert samples[("dasan_twilio_webhook_duration_seconds_sum", (("endpoint", "gather"),))] == 0.3
     assert samples[("dasan_errors_total", (("type", "TimeoutError"),))] == 1
     assert samples[("dasan_errors_total", (("type", "LLMTimeout"),))] == 1

@@ -524,6 +524,21 @@ async def test_an_assist_request_suggests_a_grounded_answer_for_the_latest_turn(
     assert [e.kind for e in conversation.events][-2:] == ["assist_request", "assist_reply"]
 
 
+async def test_an_assist_request_skips_the_request_for_a_human(rig_of: Any) -> None:
+    """A request for a human ("상담원 연결해 주세요") asks nothing: suggest for the question before it."""
+    rig = rig_of(
+        grounded("주민센터나 복지로에서 신청해요 [1].", "기초연금 신청"),
+        grounded("주민센터나 복지로에서 신청해요 [1].", "기초연금 신청"),
+    )
+    await rig.say("기초연금 신청은 어디서 해요?")
+    await rig.say("상담원 연결해 주세요")
+    assert (await rig.conversation()).status == "handoff"
+    await rig.manager.respond(
+        AssistRequested(KEY, MessageId("assist-2"), rig.clock.now(), agent_id="agent-7"), WEB
+    )
+    assert rig.answers.calls[-1].question == "기초연금 신청은 어디서 해요?"
+
+
 # -- answers, history, streaming and calls ----------------------------------------------------------------
 
 
