@@ -1,8 +1,9 @@
 """Dataset files of the eval harness (JSONL), validated at the boundary with pydantic.
 
 A dataset is one JSONL file, one case per line. Its kind comes from an optional first-line header
-``{"format": "dasan-eval/1", "kind": "..."}`` or, without one, from the file name (see ``infer_kind``).
-Its version is a content hash, so a report says exactly which cases it scored.
+``{"format": "dasan-eval/1", "kind": "...", "clock"?: "<ISO 8601 time with offset>"}`` or, without one,
+from the file name (see ``infer_kind``). ``clock`` fixes "now" for dialogue datasets (dates such as
+"내일" resolve against it). Its version is a content hash, so a report says exactly which cases it scored.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -191,13 +193,15 @@ _MODELS: dict[DatasetKind, type[_Case]] = {
 
 @dataclass(frozen=True, slots=True)
 class Dataset:
-    """A loaded dataset: ``name`` is the file stem, ``version`` the first 12 hex of its SHA-256."""
+    """A loaded dataset: ``name`` is the file stem, ``version`` the first 12 hex of its SHA-256,
+    ``clock`` the header's fixed time (None: the suite's default)."""
 
     name: str
     kind: DatasetKind
     path: Path
     version: str
     cases: tuple[EvalCase, ...]
+    clock: datetime | None = None
 
 
 def infer_kind(path: Path) -> DatasetKind | None:
@@ -222,10 +226,12 @@ def load_dataset(path: Path) -> Dataset:
         raise SourceError(str(path), "not UTF-8") from exc
     kind = infer_kind(path)
     first = 0
+    clock: datetime | None = None
     found = _header(lines)
     if found is not None:
         index, header = found
         kind = _header_kind(path, header, index + 1)
+        clock = _header_clock(path, header, index + 1)
         first = index + 1
     if kind is None:
         raise SourceError(
@@ -250,7 +256,7 @@ def load_dataset(path: Path) -> Dataset:
         seen.add(case.id)
         cases.append(case)  # type: ignore[arg-type]  # _MODELS maps each kind to one EvalCase member
     version = hashlib.sha256(raw).hexdigest()[:12]
-    return Dataset(name=path.stem, kind=kind, path=path, version=version, cases=tuple(cases))
+    return Dataset(name=path.stem, kind=kind, path=path, version=version, cases=tuple(cases), clock=clock)
 
 
 def load_retrieval_cases(path: Path) -> list[RetrievalCase]:
@@ -298,3 +304,18 @@ def _header_kind(path: Path, header: dict[str, object], row: int) -> DatasetKind
         if kind == known:
             return known
     raise SourceError(str(path), f"unknown kind {kind!r} (one of {', '.join(DATASET_KINDS)})", row=row)
+
+
+def _header_clock(path: Path, header: dict[str, object], row: int) -> datetime | None:
+    raw = header.get("clock")
+    if raw is None:
+        return None
+    try:
+        clock = datetime.fromisoformat(raw) if isinstance(raw, str) else None
+    except ValueError:
+        clock = None
+    if clock is None or clock.tzinfo is None:
+        raise SourceError(
+            str(path), f"clock must be an ISO 8601 time with a UTC offset, got {raw!r}", row=row
+        )
+    return clock

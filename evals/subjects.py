@@ -8,16 +8,20 @@ from the same ``Services`` production uses.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
-from assistant.core.events import DialogueInput
+from assistant.core.clock import Clock
+from assistant.core.events import ConversationKey, DialogueInput
 from assistant.core.knowledge import ScoredChunk
 from assistant.core.replies import AnswerMode, Capabilities, Citation, Reply
 from assistant.dialogue.pii import Redaction
 from assistant.dialogue.safety import SafetyVerdict
 from assistant.llm.ports import ChatRequest, Completion
 from assistant.retrieval.ports import SearchMode
+from assistant.sessions.conversation import Conversation
 
 
 class RetrievalSubject(Protocol):
@@ -81,27 +85,55 @@ class DialogueSubject(Protocol):
     async def respond(self, event: DialogueInput, capabilities: Capabilities) -> Reply: ...
 
 
+class ConversationLog(Protocol):
+    """Reads a conversation back (``SessionStore.load``): how the flows ended is in its events and state."""
+
+    async def load(self, key: ConversationKey) -> Conversation: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DialogueRuntime:
+    """One scripted conversation's own dialogue manager and the store it records to."""
+
+    manager: DialogueSubject
+    log: ConversationLog
+
+
+class DialogueRuntimes(Protocol):
+    """Opens a dialogue manager built exactly as production builds it, on ``clock`` and on storage of
+    its own (sessions, case records and reference numbers), so one case never sees another's records;
+    closing it discards that storage."""
+
+    def open(self, clock: Clock) -> AbstractAsyncContextManager[DialogueRuntime]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class ConversationEnd:
-    """A scripted conversation's replies and, when the subject can tell, the flow it ended in."""
+    """A scripted conversation's replies and, when the subject can tell, the flow it ended in;
+    ``turn_ms`` is how long each reply took (empty: not measured)."""
 
     replies: tuple[Reply, ...]
     flow: str | None = None
     outcome: str | None = None
     slots: Mapping[str, object] = field(default_factory=dict)
+    turn_ms: tuple[float, ...] = ()
 
 
 class ConversationSubject(Protocol):
-    """Plays a conversation's user turns in order (``DialogueManagerConversation`` over the dialogue
-    manager; a flow-level subject can also report the flow, outcome and slots)."""
+    """Plays a conversation's user turns in order, its clock starting at ``start``
+    (``DialogueManagerConversation`` over ``DialogueRuntimes``)."""
 
-    async def converse(self, conversation_id: str, turns: Sequence[str], channel: str) -> ConversationEnd: ...
+    async def converse(
+        self, conversation_id: str, turns: Sequence[str], channel: str, *, start: datetime
+    ) -> ConversationEnd: ...
 
 
 class ChannelEncoder(Protocol):
-    """Encodes a reply for one channel's wire: a Kakao SkillResponse (dict) or TwiML (str)."""
+    """Encodes a reply for one channel's wire the way the channel answers with it: a Kakao
+    SkillResponse (a JSON object) or TwiML (text). The composition root wraps the channel packages'
+    own encoders (``assistant.app.eval_wiring``)."""
 
-    def encode(self, reply: Reply) -> Any: ...
+    async def encode(self, reply: Reply) -> Any: ...
 
 
 class JudgeModel(Protocol):

@@ -41,12 +41,7 @@ class ChannelSuite(SuiteBase):
     async def run_case(self, case: EvalCase) -> CaseResult:
         assert isinstance(case, ChannelCase)
         encoder = self._encoders[case.channel]
-        reply = as_reply(case)
-
-        async def encode() -> Any:
-            return encoder.encode(reply)
-
-        call = await timed(encode())
+        call = await timed(encoder.encode(as_reply(case)))
         wire = call.value
         scores = (
             guarded("conformance", lambda: _conformance(case.channel, wire)),
@@ -72,8 +67,9 @@ class ChannelSuite(SuiteBase):
 
 
 def as_reply(case: ChannelCase) -> Reply:
+    """The case as the core ``Reply`` a channel receives (a citation's source is its title)."""
     citations = tuple(
-        Citation(n=c.n, chunk_id=ChunkId(f"eval-{case.id}-{c.n}"), title=c.title, source="eval", url=c.url)
+        Citation(n=c.n, chunk_id=ChunkId(f"eval-{case.id}-{c.n}"), title=c.title, source=c.title, url=c.url)
         for c in case.citations
     )
     return Reply(

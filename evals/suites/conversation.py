@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from assistant.core.clock import Clock
+from assistant.core.clock import FakeClock
 from assistant.core.events import Channel, ConversationKey, MessageId, UserTurn
 from assistant.core.replies import Capabilities, Reply
 from evals.datasets import Dataset, DialogueCase, DialogueExpectation, DialogueTurn, EvalCase
+from evals.dialogue_ending import flow_ending
 from evals.results import CaseResult, MetricSummary, Score, mean_metrics
-from evals.subjects import ConversationEnd, ConversationSubject, DialogueSubject
+from evals.subjects import ConversationEnd, ConversationSubject, DialogueRuntimes
 from evals.suite import SuiteBase, binary, guarded
 from evals.text_match import describe, fact_found
 
@@ -24,60 +25,87 @@ CAPABILITIES: dict[str, Capabilities] = {
     ),
     "phone": Capabilities(markdown=False, spoken=True, max_chars=600, max_quick_replies=0),
 }
+DEFAULT_CLOCK = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
+"""When a dialogue dataset's header names no ``clock``: 10:00 in Seoul on Wednesday 25 November 2026,
+the day the shipped flow conversations were written for ("내일" is 26 November)."""
+TURN_GAP = timedelta(seconds=20)
+"""How far the clock moves between two turns of a scripted conversation."""
 
 
 class DialogueManagerConversation:
-    """Plays turns through the ``DialogueManager`` port; the outcome is the last reply's action."""
+    """Plays each conversation on a dialogue manager of its own (``DialogueRuntimes``), on a fake clock
+    starting at ``start``, and reads back from its store how the flow ended (``flow_ending``); without
+    a flow the outcome is the last reply's action."""
 
-    def __init__(self, manager: DialogueSubject, clock: Clock, run_id: str) -> None:
-        self._manager = manager
-        self._clock = clock
+    def __init__(self, runtimes: DialogueRuntimes, run_id: str) -> None:
+        self._runtimes = runtimes
         self._run_id = run_id
 
-    async def converse(self, conversation_id: str, turns: Sequence[str], channel: str) -> ConversationEnd:
+    async def converse(
+        self, conversation_id: str, turns: Sequence[str], channel: str, *, start: datetime
+    ) -> ConversationEnd:
         name: Channel = "kakao" if channel == "kakao" else "phone" if channel == "phone" else "web"
-        key = ConversationKey(name, f"eval-{self._run_id}-{conversation_id}")
+        thread = f"eval-{self._run_id}-{conversation_id}"
+        key = ConversationKey(name, thread)
+        clock = FakeClock(start)
         replies: list[Reply] = []
-        for index, text in enumerate(turns):
-            event = UserTurn(
-                key=key,
-                message_id=MessageId(f"eval-{self._run_id}-{conversation_id}-{index}"),
-                received_at=self._clock.now(),
-                text=text,
-            )
-            replies.append(await self._manager.respond(event, CAPABILITIES[channel]))
-        return ConversationEnd(tuple(replies), outcome=replies[-1].action if replies else None)
+        states: list[object] = []
+        turn_ms: list[float] = []
+        async with self._runtimes.open(clock) as runtime:
+            for index, text in enumerate(turns):
+                event = UserTurn(
+                    key=key, message_id=MessageId(f"{thread}-{index}"), received_at=clock.now(), text=text
+                )
+                started = time.perf_counter()
+                replies.append(await runtime.manager.respond(event, CAPABILITIES[channel]))
+                turn_ms.append((time.perf_counter() - started) * 1000)
+                states.append((await runtime.log.load(key)).state.get("flow"))
+                clock.advance(TURN_GAP)
+            conversation = await runtime.log.load(key)
+        ending = flow_ending(conversation.events, states)
+        outcome = ending.outcome if ending.flow is not None else (replies[-1].action if replies else None)
+        return ConversationEnd(
+            tuple(replies), flow=ending.flow, outcome=outcome, slots=ending.slots, turn_ms=tuple(turn_ms)
+        )
 
 
 class DialogueSuite(SuiteBase):
-    """``turns``: the share of per-turn expectations met; ``flow``, ``outcome``, ``slots``: how it ended."""
+    """``turns``: the share of per-turn expectations met; ``flow``, ``outcome``, ``slots``: how it ended.
+    Each case starts at the dataset's ``clock`` (``DEFAULT_CLOCK`` without one)."""
 
     metric_names = ("turns", "outcome")
 
     def __init__(self, dataset: Dataset, subject: ConversationSubject | None, *, name: str) -> None:
         super().__init__(dataset, name=name)
         self._subject = subject
+        self._start = dataset.clock or DEFAULT_CLOCK
+
+    @property
+    def options(self) -> dict[str, str]:
+        return {"clock": self._start.isoformat()}
 
     def unavailable(self) -> str | None:
         if self._subject is None:
-            return "no dialogue manager or flow runner is wired into Services in this build"
+            return "no dialogue manager is wired into this build"
         return None
 
     async def run_case(self, case: EvalCase) -> CaseResult:
         assert isinstance(case, DialogueCase) and self._subject is not None
         started = time.perf_counter()
-        end = await self._subject.converse(case.id, [t.user for t in case.turns], case.channel)
+        end = await self._subject.converse(
+            case.id, [t.user for t in case.turns], case.channel, start=self._start
+        )
         elapsed = (time.perf_counter() - started) * 1000
         scores: list[Score] = [guarded("turns", lambda: _turns(case.turns, end.replies))]
         scores += ending_scores(case.expected, end)
         transcript = []
         for turn, reply in zip(case.turns, end.replies, strict=False):
-            transcript += [f"사용자: {turn.user}", f"상담원: {reply.text}"]
+            transcript += [f"사용자: {turn.user}", f"다산: {reply.text}"]
         return CaseResult(
             case_id=case.id,
             status="scored",
             scores=tuple(scores),
-            latency_ms=round(elapsed / len(case.turns), 3),
+            latency_ms=round(_per_turn(end, elapsed, len(case.turns)), 3),
             input=" / ".join(t.user for t in case.turns),
             output="\n".join(transcript),
             details={
@@ -90,6 +118,11 @@ class DialogueSuite(SuiteBase):
 
     def aggregate(self, cases: Sequence[CaseResult]) -> list[MetricSummary]:
         return mean_metrics(cases)
+
+
+def _per_turn(end: ConversationEnd, elapsed_ms: float, turns: int) -> float:
+    """The mean time per reply: measured around each reply when the subject did, else overall."""
+    return sum(end.turn_ms) / len(end.turn_ms) if end.turn_ms else elapsed_ms / turns
 
 
 def ending_scores(expected: DialogueExpectation, end: ConversationEnd) -> list[Score]:

@@ -1,5 +1,6 @@
 """`dasan eval gate` for real: it passes on the sample knowledge, and fails when the retriever reads the
-wrong corpus or a safety rule is missing. Also `dasan eval run` and `dasan eval compare` end to end."""
+wrong corpus or a safety rule is missing. Also `dasan eval run` (with `--langfuse` against a local fake
+of the Langfuse API) and `dasan eval compare` end to end."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 import yaml
 
 from assistant.dialogue.safety_rulebook import default_rulebook_path
+from tests.fakes.langfuse_api import FakeLangfuseApi
 from tests.integration.cli_runner import cli_env, run_cli
 
 pytestmark = pytest.mark.slow
@@ -48,7 +50,21 @@ def test_the_gate_passes_on_the_sample_knowledge(data_dir: Path, tmp_path: Path)
     assert "gate passed" in result.stderr
     report = json.loads((tmp_path / "gate.json").read_text(encoding="utf-8"))
     ran = {s["suite"] for s in report["suites"] if s["status"] == "ran"}
-    assert {"retrieval_sample.hybrid", "retrieval_sample.lexical", "safety", "channel_conformance"} <= ran
+    assert {
+        "retrieval_sample.hybrid",
+        "retrieval_sample.lexical",
+        "safety",
+        "channel_conformance",
+        "dialogue_flows",
+    } <= ran
+    suites = {s["suite"]: s for s in report["suites"]}
+    assert suites["channel_conformance"]["options"] == {
+        "kakao": "KakaoSkillEncoder",
+        "twilio": "TwilioVoiceEncoder",
+    }
+    flows = {m["name"]: m["value"] for m in suites["dialogue_flows"]["metrics"]}
+    assert flows["outcome"] == flows["slots"] == 1.0 and len(suites["dialogue_flows"]["cases"]) >= 10
+    assert not (data_dir / "dasan.sqlite3").exists()  # dialogue cases ran on scratch databases
     assert report["settings"]["llm"].startswith("none")  # the gate never runs a language model
     html = (tmp_path / "gate.html").read_text(encoding="utf-8")
     assert "gate PASSED" in html and "<svg" in html
@@ -105,3 +121,38 @@ def test_run_writes_reports_and_compare_reads_them(data_dir: Path, tmp_path: Pat
     )
     assert compared.code == 0, compared.stderr
     assert compared.json()["regressions"] == 0
+
+
+def test_run_publishes_datasets_and_scores_to_langfuse(data_dir: Path, tmp_path: Path) -> None:
+    datasets = [str(REPO / "evals" / "datasets" / name) for name in ("safety.jsonl", "dialogue_flows.jsonl")]
+    with FakeLangfuseApi() as api:
+        env = cli_env(
+            data_dir,
+            LANGFUSE_PUBLIC_KEY=api.public_key,
+            LANGFUSE_SECRET_KEY="sk-lf-eval",
+            LANGFUSE_BASE_URL=api.base_url,
+            DASAN_LLM__BACKEND="none",  # the flows' FAQ digressions answer extractively
+        )
+        result = run_cli(["eval", "run", *datasets, "--langfuse"], env, cwd=tmp_path)
+        assert result.code == 0, result.stderr
+        assert set(api.datasets) == {"dasan/safety", "dasan/dialogue_flows"}
+        assert sum(1 for i in api.items if i.startswith("dasan-dialogue_flows-")) >= 10
+        runs = {
+            s.attributes["langfuse.experiment.name"] for s in api.spans if s.name == "experiment-item-run"
+        }
+        assert {r.split(" ")[0] for r in runs} == {"safety", "dialogue_flows"}
+        names = {s["name"] for s in api.scores}
+        assert {"routing", "pii", "outcome", "slots", "recall_emergency"} <= names
+        assert api.unauthorized == 0
+    assert "langfuse: dasan/safety" in result.stderr
+
+
+def test_langfuse_without_keys_fails_before_running(data_dir: Path, tmp_path: Path) -> None:
+    env = {k: v for k, v in cli_env(data_dir).items() if not k.startswith("LANGFUSE_")}
+    dataset = str(REPO / "evals" / "datasets" / "safety.jsonl")
+    result = run_cli(
+        ["eval", "run", dataset, "--langfuse", "--json", str(tmp_path / "r.json")], env, cwd=tmp_path
+    )
+    assert result.code == 1
+    assert "--langfuse needs LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY and LANGFUSE_BASE_URL" in result.stderr
+    assert not (tmp_path / "r.json").exists()

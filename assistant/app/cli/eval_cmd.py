@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
+import logging
+import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Literal, TypeVar
 from urllib.parse import urlsplit
 
 import typer
@@ -20,23 +19,17 @@ from rich.console import Console
 
 import assistant
 import evals
-from assistant.answering.pipeline import AnswerPipeline
-from assistant.answering.text import KoreanText
-from assistant.answering.verify import SentenceVerifier, VerifierPolicy
-from assistant.app.answer_factory import default_deadline
 from assistant.app.cli.runtime import EXIT_FAILURE, EXIT_USAGE, configure_logging, fail
+from assistant.app.eval_wiring import build_subjects, publish_to_langfuse
 from assistant.app.services import Services, build_services
 from assistant.app.settings import Settings, load_settings
 from assistant.core.errors import ConfigurationError, DasanError, SourceError
-from assistant.dialogue.pii import PiiRedactor
-from assistant.dialogue.safety import InjectionGuard, SafetyRules, SafetyScreen
-from assistant.dialogue.safety_rulebook import load_safety_rulebook
 from assistant.llm.prompt_library import PromptLibrary, default_prompts_dir
 from assistant.retrieval.ports import SearchMode
-from evals.channel_reference import ReferenceKakaoEncoder, ReferenceTwimlEncoder
+from assistant.tracing.langfuse_options import LangfuseOptions
 from evals.compare import compare_reports, comparison_dict
 from evals.console import RichRunProgress, print_comparison, print_gate, print_summary
-from evals.datasets import Dataset, DatasetKind, infer_kind, load_dataset
+from evals.datasets import Dataset, infer_kind, load_dataset
 from evals.gates import GateConfig, GateOutcome, evaluate_gate, load_gate_config
 from evals.html_report import write_html
 from evals.judge import JUDGE_PROMPT_ID, AnswerJudge
@@ -44,9 +37,8 @@ from evals.plan import build_suite
 from evals.report_json import read_report_json, slim_for_baseline, write_report_json
 from evals.results import RunReport, SuiteResult, unrun_suite
 from evals.runner import EvalRunner
-from evals.subjects import AnswerObservation, Subjects, VerifierVerdict
+from evals.subjects import Subjects
 from evals.suite import Suite
-from evals.suites.conversation import DialogueManagerConversation
 
 T = TypeVar("T")
 Backend = Literal["configured", "embedded"]
@@ -68,14 +60,21 @@ def build() -> typer.Typer:
         collection: Annotated[str | None, typer.Option(help="Collection (default: settings).")] = None,
         concurrency: Annotated[int, typer.Option(min=1, max=64, help="Cases in flight per suite.")] = 4,
         judge: Annotated[bool, typer.Option("--judge", help="Grade answers with the LLM judge.")] = False,
+        langfuse: Annotated[
+            bool,
+            typer.Option(
+                "--langfuse", help="Publish the datasets and this run to Langfuse (LANGFUSE_* variables)."
+            ),
+        ] = False,
     ) -> None:
         """Run datasets and report. Exit 1 when a suite could not run (e.g. its collection is missing)."""
         settings = _settings(backend)
+        publish_to = _langfuse_options() if langfuse else None
+        planned, unrun = _load_datasets(datasets)
 
         async def body(services: Services) -> RunReport:
-            planned, unrun = _load_datasets(datasets)
             kinds = {p.dataset.kind for p in planned}
-            subjects = await _subjects(services, collection, kinds, judge=judge)
+            subjects = await build_subjects(services, collection, kinds, judge=judge)
             answer_judge = _judge(subjects) if judge and "answer" in kinds else None
             suites = [build_suite(p.dataset, subjects, judge=answer_judge) for p in planned]
             return await _run(services, suites, unrun, collection, judge=judge, concurrency=concurrency)
@@ -83,6 +82,8 @@ def build() -> typer.Typer:
         result = _with_services(settings, body)
         _write(result, json_out, report, title="run")
         print_summary(_stderr(), result)
+        if publish_to is not None:
+            _publish(publish_to, result, [p.dataset for p in planned])
         broken = [s for s in result.suites if s.status == "error"]
         if broken:
             raise fail("; ".join(f"{s.suite}: {s.reason}" for s in broken))
@@ -135,7 +136,9 @@ def build() -> typer.Typer:
 
         async def body(services: Services) -> RunReport:
             planned, unrun = _load_gate_datasets(config)
-            subjects = await _subjects(services, collection, {p.dataset.kind for p in planned}, judge=False)
+            subjects = await build_subjects(
+                services, collection, {p.dataset.kind for p in planned}, judge=False
+            )
             suites = [build_suite(p.dataset, subjects, name=p.name, mode=p.mode) for p in planned]
             return await _run(services, suites, unrun, collection, judge=False, concurrency=concurrency)
 
@@ -155,6 +158,34 @@ def build() -> typer.Typer:
     return app
 
 
+def _langfuse_options() -> LangfuseOptions:
+    """The Langfuse to publish to, from the SDK's ``LANGFUSE_*`` variables; fails before anything runs."""
+    try:
+        options = LangfuseOptions.from_env(os.environ)
+    except ConfigurationError as exc:
+        raise fail(f"--langfuse: {exc}") from exc
+    if options is None:
+        raise fail(
+            "--langfuse needs LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY and LANGFUSE_BASE_URL "
+            "(a self-hosted Langfuse), with LANGFUSE_TRACING_ENABLED not false"
+        )
+    return options
+
+
+def _publish(options: LangfuseOptions, result: RunReport, datasets: list[Dataset]) -> None:
+    try:
+        published = asyncio.run(publish_to_langfuse(options, result, datasets))
+    except DasanError as exc:
+        raise fail(f"--langfuse: {exc}") from exc
+    console = _stderr()
+    for run in published:
+        where = f" {run.url}" if run.url else ""
+        console.print(
+            f"langfuse: {run.dataset} ← {run.run_name}: {run.items} items, {run.scores} scores{where}",
+            highlight=False,
+        )
+
+
 def _stderr() -> Console:
     """Progress and tables go to stderr; wider than rich's 80-column default when it is not a terminal."""
     console = Console(stderr=True)
@@ -168,6 +199,8 @@ def _settings(backend: Backend, *, llm_off: bool = False) -> Settings:
     except ConfigurationError as exc:
         raise fail(str(exc)) from exc
     configure_logging(settings)
+    # every dialogue case migrates a scratch database (eval_wiring); Alembic's per-step INFO is noise here
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     if backend == "embedded":
         settings = settings.model_copy(
             update={
@@ -185,7 +218,8 @@ def _settings(backend: Backend, *, llm_off: bool = False) -> Settings:
 
 def _with_services(settings: Settings, body: Callable[[Services], Awaitable[T]]) -> T:
     async def go() -> T:
-        services = await build_services(settings)
+        # Eval turns are not production turns: never traced (``--langfuse`` uploads results instead).
+        services = await build_services(settings, env={})
         try:
             return await body(services)
         finally:
@@ -288,82 +322,11 @@ def _write(
         write_html(result, report, title=title, gate=gate)
 
 
-async def _subjects(
-    services: Services, collection: str | None, kinds: set[DatasetKind], *, judge: bool
-) -> Subjects:
-    """The production components under test, built the way production builds them. The safety screen
-    honours ``DASAN_SAFETY__RULES_PATH``; a dialogue manager is used when ``Services`` provides one."""
-    settings = services.settings
-    book = load_safety_rulebook(settings.safety.rules_path)
-    answerer = None
-    if kinds & {"answer", "abstention"}:  # building it may start the embedded LLM: only when needed
-        pipeline = await services.answerer(collection)
-        answerer = _PipelineAnswerer(pipeline, default_deadline(settings.answers))
-    manager = _optional(services, "dialogue_manager")
-    return Subjects(
-        retriever=services.retriever(collection),
-        safety=SafetyScreen(SafetyRules(book), InjectionGuard(book)),
-        redactor=PiiRedactor(),
-        answerer=answerer,
-        verifier=_PipelineVerifier(_sentence_verifier(services)) if "verifier" in kinds else None,
-        dialogue=DialogueManagerConversation(manager, services.clock, uuid.uuid4().hex[:8])
-        if manager
-        else None,
-        encoders={"kakao": ReferenceKakaoEncoder(), "twilio": ReferenceTwimlEncoder()},
-        judge=await services.llm.client() if judge and "answer" in kinds else None,
-    )
-
-
-def _sentence_verifier(services: Services) -> SentenceVerifier:
-    """The answer pipeline's sentence verifier, configured from the same ``answers`` settings."""
-    answers = services.settings.answers
-    policy = VerifierPolicy(
-        lexical_threshold=answers.verify_lexical,
-        semantic_threshold=answers.verify_semantic,
-        lexical_floor=answers.verify_lexical_floor,
-    )
-    return SentenceVerifier(KoreanText(services.analyzer), policy, embedder=services.embedder)
-
-
 def _judge(subjects: Subjects) -> AnswerJudge | None:
     if subjects.judge is None:
         _stderr().print("[yellow]--judge: no language model is available; the judge is off[/yellow]")
         return None
     return AnswerJudge(subjects.judge, PromptLibrary(default_prompts_dir()).get(JUDGE_PROMPT_ID))
-
-
-def _optional(services: Services, name: str) -> Any:
-    """``services.<name>()`` when this build provides it (the dialogue manager arrives with the flows)."""
-    member = getattr(services, name, None)
-    return member() if inspect.ismethod(member) else member
-
-
-class _PipelineAnswerer:
-    """``AnswerPipeline`` as the harness's ``AnswerSubject``, with the configured default deadline."""
-
-    def __init__(self, pipeline: AnswerPipeline, deadline: timedelta) -> None:
-        self._pipeline = pipeline
-        self._deadline = deadline
-
-    async def answer(self, question: str, *, spoken: bool = False) -> AnswerObservation:
-        result = await self._pipeline.answer(question, spoken=spoken, deadline=self._deadline)
-        return AnswerObservation(
-            text=result.text,
-            mode=result.mode,
-            citations=result.citations,
-            fallback_reason=result.fallback_reason,
-        )
-
-
-class _PipelineVerifier:
-    """``SentenceVerifier.support(claim, source)`` as the harness's ``VerifierSubject``."""
-
-    def __init__(self, verifier: SentenceVerifier) -> None:
-        self._verifier = verifier
-
-    async def supports(self, sentence: str, source: str) -> VerifierVerdict:
-        check = await self._verifier.support(sentence, source)
-        return VerifierVerdict(check.supported, check.reason)
 
 
 def _settings_summary(services: Services, collection: str | None) -> dict[str, str]:
@@ -388,9 +351,7 @@ def _settings_summary(services: Services, collection: str | None) -> dict[str, s
         "answers": f"top_k={a.top_k} abstain={a.abstain_threshold}/{a.abstain_lexical_threshold} "
         f"verify={a.verify_lexical}/{a.verify_semantic}/{a.verify_lexical_floor} llm_verify={a.llm_verify}",
         "llm_status": f"{status.state}: {status.detail}",
-        "dialogue": "available"
-        if _optional(services, "dialogue_manager") is not None
-        else "not in this build",
+        "dialogue": f"flows={'on' if s.dialogue.flows else 'off'}, each case on a scratch database",
     }
 
 

@@ -59,6 +59,16 @@ def test_every_committed_dataset_loads_with_its_kind() -> None:
         assert dataset.cases
 
 
+def test_the_committed_sets_meet_the_qa_minimums() -> None:
+    """Issue 6: at least 60 retrieval, 40 answer, 40 safety and 10 dialogue cases."""
+    counts: dict[str, int] = {}
+    for path in DATASETS.glob("*.jsonl"):
+        dataset = load_dataset(path)
+        counts[dataset.kind] = counts.get(dataset.kind, 0) + len(dataset.cases)
+    assert counts["retrieval"] >= 60 and counts["answer"] >= 40
+    assert counts["safety"] >= 40 and counts["dialogue"] >= 10 and counts["channel"] >= 10
+
+
 def test_a_header_names_the_kind_and_the_version_is_a_content_hash(tmp_path: Path) -> None:
     header = {"format": "dasan-eval/1", "kind": "retrieval"}
     case = {"id": "q1", "question": "장롱 버리려면?", "expected": [{"source": "sample", "section": "faq-x"}]}
@@ -96,6 +106,10 @@ def test_unknown_kind_duplicate_ids_and_bad_headers_are_refused(tmp_path: Path) 
         load_dataset(write(tmp_path / "x.jsonl", {"format": "other/2", "kind": "safety"}))
     with pytest.raises(SourceError, match="unknown kind"):
         load_dataset(write(tmp_path / "y.jsonl", {"format": "dasan-eval/1", "kind": "poetry"}))
+    with pytest.raises(SourceError, match="clock must be an ISO 8601 time with a UTC offset"):
+        load_dataset(
+            write(tmp_path / "z.jsonl", {"format": "dasan-eval/1", "kind": "dialogue", "clock": "2026-11-25"})
+        )
 
 
 def test_answer_cases_accept_alternative_spellings_and_field_aliases(tmp_path: Path) -> None:

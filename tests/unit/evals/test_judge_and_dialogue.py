@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -86,7 +87,9 @@ class ScriptedConversation:
         self._replies = replies
         self._end = end or {}
 
-    async def converse(self, conversation_id: str, turns: Sequence[str], channel: str) -> ConversationEnd:
+    async def converse(
+        self, conversation_id: str, turns: Sequence[str], channel: str, *, start: datetime
+    ) -> ConversationEnd:
         replies = tuple(self._replies.get(t, Reply(text="네")) for t in turns)
         return ConversationEnd(replies, **self._end)  # type: ignore[arg-type]
 
