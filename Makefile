@@ -19,6 +19,10 @@ $(RUN_STAMP): pyproject.toml requirements.lock | $(BIN)/python
 	@touch $@
 
 $(TEST_STAMP): pyproject.toml requirements.lock | $(BIN)/python
+	@echo ">> installing Debian's headless Chromium and Korean fonts for the browser tests (once)"
+	@command -v chromium >/dev/null && fc-list :lang=ko 2>/dev/null | grep -q . || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			chromium fonts-noto-cjk >/dev/null; }
 	@echo ">> installing test dependencies"
 	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) install --progress-bar on -c requirements.lock -e '.[dev,st,llama]'
 	@touch $@

@@ -11,6 +11,7 @@ from assistant.answering.dense_probe import DenseProbe
 from assistant.answering.extractive import ExtractiveAnswerer
 from assistant.answering.generation import AnswerPrompts, GroundedGenerator
 from assistant.answering.pipeline import AnswerPipeline, AnswerPolicy
+from assistant.answering.ports import ChunkRetriever
 from assistant.answering.query_cache import QueryVectorCache
 from assistant.answering.rewrite import QueryRewriter
 from assistant.answering.text import KoreanText
@@ -23,11 +24,17 @@ from assistant.retrieval.kiwi_analyzer import KiwiAnalyzer
 from assistant.retrieval.ports import DenseEmbedder, FusionSpec, SearchMode, VectorIndex
 from assistant.retrieval.retriever import HybridRetriever
 from assistant.retrieval.sparse import KiwiSparseEncoder
+from assistant.tracing.ports import Tracer
+from assistant.tracing.traced_llm import TracedLLM
+from assistant.tracing.traced_retriever import TracedRetriever
 
 
 @dataclass(frozen=True, slots=True)
 class AnswerComponents:
-    """What the pipeline is built from; the composition root fills it in."""
+    """What the pipeline is built from; the composition root fills it in. With a ``tracer`` the model
+    and the retriever are traced (``TracedLLM``, ``TracedRetriever``), and so are the pipeline's own
+    steps: ``rewrite`` (its model call: ``rewrite_llm``), ``retrieval``, ``generation``,
+    ``verification`` (its model call, when on: ``verification_llm``)."""
 
     index: VectorIndex
     collection: str
@@ -37,6 +44,7 @@ class AnswerComponents:
     prompts: PromptLibrary
     llm: LLMClient | None
     backend: BackendKind
+    tracer: Tracer | None = None
 
 
 def build_answer_pipeline(
@@ -60,20 +68,27 @@ def build_answer_pipeline(
         prefetch_limit=retrieval.prefetch_limit,
     )
     text = KoreanText(parts.analyzer)
+    tracer = parts.tracer
+    searched: ChunkRetriever = retriever if tracer is None else TracedRetriever(retriever, tracer)
     llm = parts.llm
+
+    def traced(step: str) -> LLMClient | None:
+        return llm if llm is None or tracer is None else TracedLLM(llm, tracer, step=step)
+
     prompts = parts.prompts
     use_rewrite = _enabled(answers.llm_rewrite, parts.backend)
+    answering = traced("generation")
     generator = (
         GroundedGenerator(
-            llm,
+            answering,
             AnswerPrompts(text=prompts.get("grounded_answer"), spoken=prompts.get("spoken_answer")),
             max_tokens=answers.max_tokens,
         )
-        if llm is not None
+        if answering is not None
         else None
     )
     return AnswerPipeline(
-        retriever=retriever,
+        retriever=searched,
         text=text,
         confidence=RetrievalConfidence(
             text,
@@ -91,13 +106,13 @@ def build_answer_pipeline(
                 llm_verify=answers.llm_verify,
             ),
             embedder=embedder,
-            llm=llm,
+            llm=traced("verification_llm"),
             verification_prompt=prompts.get("answer_verification") if answers.llm_verify else None,
         ),
         extractive=ExtractiveAnswerer(text, max_sentences=answers.extractive_sentences),
         rewriter=QueryRewriter(
             text,
-            llm=llm if use_rewrite else None,
+            llm=traced("rewrite_llm") if use_rewrite else None,
             prompt=prompts.get("query_rewrite") if use_rewrite else None,
         ),
         generator=generator,
@@ -109,6 +124,7 @@ def build_answer_pipeline(
         dense=DenseProbe(retriever, parts.index, parts.collection)
         if embedder is not None and mode != "lexical"
         else None,
+        tracer=tracer,
     )
 
 

@@ -1,4 +1,4 @@
-"""Mounts the KakaoTalk and Twilio channel routers on the app, over the one dialogue manager."""
+"""Mounts the KakaoTalk, Twilio and agent copilot routers on the app, over the one dialogue manager."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from fastapi import FastAPI
 from assistant.app.services import Services
 from assistant.core.events import DialogueInput
 from assistant.core.replies import Capabilities, Reply
+from assistant.dialogue.pii import PiiRedactor
 from assistant.dialogue.ports import ReplyDelta
+from channels.copilot.router import build_copilot_router
 from channels.kakao.channel import build_kakao_router
 from channels.kakao.http_sender import HttpCallbackSender
 from channels.twilio.config import resolve_auth_token
@@ -47,7 +49,13 @@ def mount_channels(app: FastAPI, services: Services) -> None:
     for warning in settings.kakao.warnings():
         logger.warning("kakao channel: %s", warning)
     app.include_router(
-        build_kakao_router(dialogue, settings.kakao, HttpCallbackSender(services.http), services.clock)
+        build_kakao_router(
+            dialogue,
+            settings.kakao,
+            HttpCallbackSender(services.http),
+            services.clock,
+            recorder=services.metrics,
+        )
     )
     token = resolve_auth_token(settings.twilio.auth_token, settings.data_dir)
     app.include_router(
@@ -57,5 +65,23 @@ def mount_channels(app: FastAPI, services: Services) -> None:
             services.clock,
             auth_token=token,
             sms=build_sms_sender(settings.twilio, token),
+            timer=services.metrics,
+        )
+    )
+    mount_copilot(app, services, dialogue)
+
+
+def mount_copilot(app: FastAPI, services: Services, dialogue: LazyDialogue) -> None:
+    """``/login``, ``/logout``, ``/v1/agent/*`` and ``/copilot``: always mounted, and useless until
+    ``dasan users create`` makes an account (there is no default one)."""
+    app.include_router(
+        build_copilot_router(
+            services,
+            dialogue,
+            services.login_throttle,
+            services.clock,
+            redactor=PiiRedactor(),
+            config=services.settings.copilot,
+            tracer=services.tracer,  # feedback scores the suggestion's trace when tracing is on
         )
     )

@@ -1,12 +1,15 @@
 """The JSON chat API over the dialogue manager: ``/v1/chat``, its SSE stream, conversation transcripts
 for agents, and the Rasa REST channel contract (``/webhooks/rest/webhook``).
 
-Decision: until agent login exists, ``GET /v1/conversations/{id}`` needs ``Authorization: Bearer
-$DASAN_SERVER__ADMIN_TOKEN``; with no token configured it is always 403.
+Decision: ``GET /v1/conversations/{id}`` takes a logged-in staff cookie (role agent or higher, see
+``channels/copilot``) or, for scripts, ``Authorization: Bearer $DASAN_SERVER__ADMIN_TOKEN``; without a
+login and with no token configured it is always 403.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import secrets
@@ -15,7 +18,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Annotated, Any, Literal, cast
 
-from fastapi import APIRouter, FastAPI, Header, Response
+from fastapi import APIRouter, FastAPI, Header, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel, Field
@@ -34,6 +37,7 @@ from assistant.dialogue.manager import NEW_CONVERSATION
 from assistant.dialogue.ports import ReplyDelta
 from assistant.sessions.codec import CHANNELS
 from assistant.sessions.conversation import Conversation
+from channels.copilot.auth import StaffAuth
 
 logger = logging.getLogger(__name__)
 
@@ -159,7 +163,17 @@ def chat_lifespan(services: Services) -> Callable[[FastAPI], AbstractAsyncContex
         # Start the language model now (the embedded one takes seconds), not on a citizen's first turn.
         status = await services.llm.start()
         logger.info("llm backend %s: %s %s", services.llm.kind, status.state, status.detail)
-        yield
+        await services.dialogue()  # flows, fee table and the Korean analyzer: not on the first citizen's turn
+        # Retention: purge conversations, logins, feedback and case records past their policy, hourly.
+        sweeper = asyncio.create_task(
+            (await services.retention_sweeper()).run_forever(), name="retention-sweeper"
+        )
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
 
     return lifespan
 
@@ -167,6 +181,7 @@ def chat_lifespan(services: Services) -> Callable[[FastAPI], AbstractAsyncContex
 def build_chat_router(services: Services) -> APIRouter:
     router = APIRouter()
     settings = services.settings
+    staff = StaffAuth(services.logins, settings.copilot)
 
     def capabilities(*, markdown: bool = True) -> Capabilities:
         return Capabilities(markdown=markdown, reply_budget=settings.dialogue.reply_budget)
@@ -232,10 +247,14 @@ def build_chat_router(services: Services) -> APIRouter:
 
     @router.get("/v1/conversations/{conversation_id}", response_model=ConversationBody, tags=["agents"])
     async def conversation(
-        conversation_id: str, authorization: Annotated[str | None, Header()] = None
+        conversation_id: str, request: Request, authorization: Annotated[str | None, Header()] = None
     ) -> ConversationBody | JSONResponse:
-        """A conversation's redacted transcript (agents and admins: bearer admin token for now)."""
-        denied = refused(authorization)
+        """A conversation's redacted transcript: a staff login (agent or higher) or the admin token."""
+        try:
+            account = await staff.account(request)
+        except DasanError as exc:
+            return _failure(exc)
+        denied = None if account is not None and account.may("agent") else refused(authorization)
         if denied is not None:
             return denied
         key = _key(conversation_id)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
 from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from assistant.app.settings import Settings
 from assistant.core.clock import Clock
@@ -14,35 +15,17 @@ from assistant.dialogue.pii import PiiRedactor
 from assistant.dialogue.safety import InjectionGuard, SafetyRules, SafetyScreen
 from assistant.dialogue.safety_rulebook import load_safety_rulebook
 from assistant.sessions.memory_store import InMemorySessionStore
-from assistant.sessions.migrate import upgrade_engine
 from assistant.sessions.ports import LiveSessionStore, SessionStore
-from assistant.sessions.sql_engine import create_session_engine
 from assistant.sessions.sql_store import SqlConversationStore
 from assistant.sessions.write_behind import WriteBehindSessionStore
+from assistant.tracing.ports import Tracer
 
 
-@dataclass(frozen=True, slots=True)
-class DatabaseTarget:
-    """Where durable conversation records live."""
-
-    url: str
-    schema: str | None
-
-
-def database_target(settings: Settings) -> DatabaseTarget:
-    """``DASAN_DATABASE__URL``, or SQLite at ``<data dir>/dasan.sqlite3``."""
-    section = settings.database
-    url = section.url or f"sqlite+aiosqlite:///{settings.data_dir / 'dasan.sqlite3'}"
-    return DatabaseTarget(url=url, schema=section.schema_name)
-
-
-async def build_session_store(settings: Settings, clock: Clock, stack: AsyncExitStack) -> SessionStore:
+async def build_session_store(
+    settings: Settings, clock: Clock, engine: AsyncEngine, stack: AsyncExitStack
+) -> SessionStore:
     """Live sessions (Redis when ``DASAN_REDIS__URL`` is set, else in process) written behind to the
-    durable SQL records, whose tables are migrated here (idempotent; several instances may start)."""
-    target = database_target(settings)
-    engine = create_session_engine(target.url, schema=target.schema)
-    stack.push_async_callback(engine.dispose)
-    await upgrade_engine(engine, schema=target.schema)
+    durable SQL records on ``engine`` (migrated by ``open_database``; disposed of after this store)."""
     durable = SqlConversationStore(engine, clock=clock)
     live: LiveSessionStore
     redis_url = settings.redis.url
@@ -63,10 +46,13 @@ async def build_session_store(settings: Settings, clock: Clock, stack: AsyncExit
     return store
 
 
-async def build_flows(redactor: PiiRedactor, clock: Clock, sample_dir: Path) -> FlowPort:
+async def build_flows(
+    redactor: PiiRedactor, clock: Clock, sample_dir: Path, database: AsyncEngine
+) -> FlowPort:
     """The shipped flows with their in-process actions, priced from the bundled demo fee table.
 
-    Bookings and complaints are kept in memory for now (``InMemoryCaseRecordStore``)."""
+    Bookings and complaints go to the service database (``case_records``), numbered by its counters,
+    so references stay unique across restarts and workers."""
     from assistant.dialogue.flow_bridge import ExecutorFlows
     from assistant.dialogue.flows.actions import ActionRegistry
     from assistant.dialogue.flows.civic_actions import civic_actions
@@ -74,7 +60,7 @@ async def build_flows(redactor: PiiRedactor, clock: Clock, sample_dir: Path) -> 
     from assistant.dialogue.flows.fees import FeeTable
     from assistant.dialogue.flows.loader import load_flows
     from assistant.dialogue.flows.parser import RuleCommandParser
-    from assistant.dialogue.flows.records import DailySequenceReferences, InMemoryCaseRecordStore
+    from assistant.dialogue.flows.sql_records import SqlCaseRecordStore, SqlReferenceGenerator
     from assistant.dialogue.flows.validators import SlotValidators
     from connectors.folder import FolderConnector
     from connectors.table_mapping import load_table_mappings
@@ -85,7 +71,8 @@ async def build_flows(redactor: PiiRedactor, clock: Clock, sample_dir: Path) -> 
     )
     catalog = load_flows()
     validators = SlotValidators(clock=clock, pii=redactor, items=fees)
-    actions = ActionRegistry(civic_actions(fees, InMemoryCaseRecordStore(), DailySequenceReferences(), clock))
+    records, references = SqlCaseRecordStore(database), SqlReferenceGenerator(database)
+    actions = ActionRegistry(civic_actions(fees, records, references, clock))
     executor = FlowExecutor(catalog, validators, actions)
     return ExecutorFlows(RuleCommandParser(catalog, validators), executor)
 
@@ -94,10 +81,12 @@ async def build_dialogue(
     settings: Settings,
     *,
     sessions: SessionStore,
+    database: AsyncEngine,
     answers: Answerer,
     clock: Clock,
     sample_dir: Path,
     observer: TurnObserver | None = None,
+    tracer: Tracer | None = None,
 ) -> CivicDialogueManager:
     rulebook = load_safety_rulebook(settings.safety.rules_path)
     redactor = PiiRedactor()
@@ -108,9 +97,10 @@ async def build_dialogue(
         redactor=redactor,
         answers=answers,
         clock=clock,
-        flows=await build_flows(redactor, clock, sample_dir) if section.flows else None,
+        flows=await build_flows(redactor, clock, sample_dir, database) if section.flows else None,
         policy=DialoguePolicy(
             handoff_after_failures=section.handoff_after_failures, history_turns=section.history_turns
         ),
         observer=observer,
+        tracer=tracer,
     )

@@ -1,4 +1,5 @@
-"""The HTTP app: health, readiness and the JSON search API. Built by ``create_app(services)``."""
+"""The HTTP app: health, readiness, the JSON search API, the chat API and the citizen chat page at ``/``.
+Built by ``create_app(services)``."""
 
 from __future__ import annotations
 
@@ -7,17 +8,19 @@ from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from assistant.answering.answer import HistoryTurn
 from assistant.app.answer_json import answer_json
 from assistant.app.channel_mounts import mount_channels
 from assistant.app.chat_api import build_chat_router, chat_lifespan
+from assistant.app.metrics import metrics_endpoint
 from assistant.app.services import Services
 from assistant.core.errors import DasanError, IndexMismatch, InvalidInbound, RetrievalError
 from assistant.core.knowledge import ScoredChunk
 from assistant.retrieval.ports import SearchMode
+from channels.web.router import OpenedOnUse, build_web_router
 
 
 class SearchRequest(BaseModel):
@@ -90,6 +93,7 @@ def create_app(services: Services) -> FastAPI:
         lifespan=chat_lifespan(services),
     )
     app.include_router(build_chat_router(services))
+    app.include_router(build_web_router(OpenedOnUse(services.sessions)))  # the chat page at /
     mount_channels(app, services)
     retriever = services.retriever()
 
@@ -117,9 +121,10 @@ def create_app(services: Services) -> FastAPI:
     async def _dasan(_: Request, exc: DasanError) -> JSONResponse:
         return _error(500, "internal_error", type(exc).__name__)
 
-    @app.get("/", include_in_schema=False)
-    async def root() -> RedirectResponse:
-        return RedirectResponse("/docs")
+    @app.get("/metrics", tags=["operations"], response_class=Response)
+    async def metrics() -> Response:
+        """Prometheus metrics (text exposition format); labels carry no conversation, user or text."""
+        return metrics_endpoint(services.metrics.registry)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:

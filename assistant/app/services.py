@@ -4,16 +4,32 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import httpx
+from prometheus_client import CollectorRegistry
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from assistant.accounts.ports import AccountStore, LoginStore
+from assistant.accounts.throttle import LoginThrottle
 from assistant.answering.pipeline import AnswerPipeline
 from assistant.app.answer_factory import AnswerComponents, build_answer_pipeline
+from assistant.app.database_factory import (
+    build_accounts,
+    build_login_throttle,
+    build_logins,
+    build_retention_sweeper,
+    open_database,
+)
 from assistant.app.dialogue_factory import build_dialogue, build_session_store
 from assistant.app.llm_backend import LLMBackend
+from assistant.app.metrics import Metrics
+from assistant.app.observability import TurnMetrics, TurnObservers, build_app_tracer
+from assistant.app.retention import RetentionSweeper
 from assistant.app.settings import Settings, default_threads
 from assistant.app.sources import SourceResolver
 from assistant.core.clock import Clock, SystemClock
@@ -26,7 +42,10 @@ from assistant.retrieval.kiwi_analyzer import KiwiAnalyzer
 from assistant.retrieval.ports import DenseEmbedder, FusionSpec, SearchMode, VectorIndex
 from assistant.retrieval.retriever import HybridRetriever
 from assistant.retrieval.sparse import KiwiSparseEncoder
+from assistant.sessions.feedback import FeedbackStore
 from assistant.sessions.ports import SessionStore
+from assistant.sessions.sql_feedback import SqlFeedbackStore
+from assistant.tracing.ports import Tracer
 
 
 @dataclass
@@ -42,12 +61,18 @@ class Services:
     http: httpx.AsyncClient
     sources: SourceResolver
     llm: LLMBackend
+    tracer: Tracer  # Langfuse or none, guarded and metered; closed last (``Tracer.score`` for feedback)
+    metrics: Metrics  # on its own registry, served at GET /metrics
     _stack: AsyncExitStack
     _answerers: dict[str, AnswerPipeline] = field(default_factory=dict)
     turn_timings: TurnTimingLog = field(default_factory=TurnTimingLog)
     _sessions: SessionStore | None = None
     _dialogue: CivicDialogueManager | None = None
     _dialogue_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _database: AsyncEngine | None = None
+    _database_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _accounts: AccountStore | None = None
+    _logins: LoginStore | None = None
 
     def retriever(self, collection: str | None = None, mode: SearchMode | None = None) -> HybridRetriever:
         section = self.settings.retrieval
@@ -97,6 +122,7 @@ class Services:
                 prompts=PromptLibrary(default_prompts_dir()),
                 llm=await self.llm.client(),
                 backend=self.llm.kind,
+                tracer=self.tracer,
             )
             settings = self.settings
             self._answerers[name] = build_answer_pipeline(settings.answers, settings.retrieval, parts)
@@ -107,7 +133,8 @@ class Services:
         it at startup, so a bad database fails the start)."""
         async with self._dialogue_lock:
             if self._sessions is None:
-                self._sessions = await build_session_store(self.settings, self.clock, self._stack)
+                database = await self.database()
+                self._sessions = await build_session_store(self.settings, self.clock, database, self._stack)
             return self._sessions
 
     async def dialogue(self) -> CivicDialogueManager:
@@ -118,12 +145,52 @@ class Services:
                 self._dialogue = await build_dialogue(
                     self.settings,
                     sessions=sessions,
+                    database=await self.database(),
                     answers=await self.answerer(),
                     clock=self.clock,
                     sample_dir=sample_knowledge_dir(),
-                    observer=self.turn_timings,
+                    observer=TurnObservers(self.turn_timings, TurnMetrics(self.metrics)),
+                    tracer=self.tracer,
                 )
             return self._dialogue
+
+    async def database(self) -> AsyncEngine:
+        """The service database (conversations, accounts, logins, feedback, case records), opened and
+        migrated once on first use and shared by every SQL store."""
+        async with self._database_lock:
+            if self._database is None:
+                self._database = await open_database(self.settings, self._stack)
+            return self._database
+
+    async def accounts(self) -> AccountStore:
+        """Staff accounts (argon2id password hashes)."""
+        database = await self.database()
+        if self._accounts is None:
+            self._accounts = build_accounts(database, self.clock)
+        return self._accounts
+
+    async def logins(self) -> LoginStore:
+        """Staff logins (``accounts.login_ttl``, sliding)."""
+        database = await self.database()
+        if self._logins is None:
+            self._logins = build_logins(self.settings, database, self.clock)
+        return self._logins
+
+    async def feedback(self) -> FeedbackStore:
+        """Agents' ratings of copilot suggestions."""
+        return SqlFeedbackStore(await self.database())
+
+    @cached_property
+    def login_throttle(self) -> LoginThrottle:
+        """Failed logins per name, in this process (see ``LoginThrottle``)."""
+        return build_login_throttle(self.settings, self.clock)
+
+    async def retention_sweeper(self) -> RetentionSweeper:
+        """The hourly retention sweep over every store, conversations included (start ``run_forever``
+        as a task in the HTTP lifespan; cancel it before ``aclose``)."""
+        return build_retention_sweeper(
+            self.settings, await self.database(), self.clock, conversations=await self.sessions()
+        )
 
     async def aclose(self) -> None:
         await self._stack.aclose()
@@ -170,13 +237,19 @@ async def build_index(settings: Settings, stack: AsyncExitStack) -> VectorIndex:
     return index
 
 
-async def build_services(settings: Settings, *, clock: Clock | None = None) -> Services:
+async def build_services(
+    settings: Settings, *, clock: Clock | None = None, env: Mapping[str, str] | None = None
+) -> Services:
+    """``env`` holds the Langfuse SDK's ``LANGFUSE_*`` variables (default: the process environment)."""
     stack = AsyncExitStack()
+    clock = clock or SystemClock()
+    metrics = Metrics(CollectorRegistry())
+    tracer = build_app_tracer(settings, os.environ if env is None else env, metrics=metrics, clock=clock)
+    stack.push_async_callback(tracer.aclose)  # first in, so closed last: after all that may trace
     index = await build_index(settings, stack)
     analyzer = KiwiAnalyzer(num_workers=os.cpu_count() or 2)  # C++ threads; ingest throughput
     http = httpx.AsyncClient(timeout=settings.seoul_openapi.timeout_s)
     stack.push_async_callback(http.aclose)
-    clock = clock or SystemClock()
     llm = LLMBackend(settings.llm, data_dir=settings.data_dir, clock=clock)
     stack.push_async_callback(llm.aclose)
     return Services(
@@ -189,6 +262,8 @@ async def build_services(settings: Settings, *, clock: Clock | None = None) -> S
         http=http,
         sources=SourceResolver(settings, http, sample_dir=sample_knowledge_dir()),
         llm=llm,
+        tracer=tracer,
+        metrics=metrics,
         _stack=stack,
     )
 

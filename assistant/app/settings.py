@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from assistant.core.errors import ConfigurationError
+from assistant.core.events import Channel
+from assistant.tracing.privacy import DEFAULT_CAPTURE_CHANNELS
+from channels.copilot.config import CopilotConfig
 from channels.kakao.config import KakaoChannelConfig
 from channels.twilio.config import TwilioChannelConfig
 
@@ -145,9 +148,28 @@ class RedisSettings(BaseModel):
 
 
 class RetentionSettings(BaseModel):
-    """How long records are kept; ``dasan sessions purge`` deletes older ones."""
+    """How long records are kept; ``dasan sessions purge`` (and the server's hourly sweep) deletes older
+    ones. Expired staff logins are deleted by the same sweep."""
 
     conversations: timedelta = timedelta(days=30)
+    feedback: timedelta = Field(default=timedelta(days=365), description="agents' ratings of suggestions")
+    case_records: timedelta = Field(
+        default=timedelta(days=1095), description="bulky-waste bookings and complaints (3 years)"
+    )
+
+
+class AccountsSettings(BaseModel):
+    """Staff logins of the agent copilot (``dasan users`` makes the accounts)."""
+
+    login_ttl: timedelta = Field(
+        default=timedelta(hours=12),
+        gt=timedelta(0),
+        description="a login lapses this long after its last use (a shift)",
+    )
+    max_failed_logins: int = Field(default=5, ge=1, description="failures per name within the window")
+    failed_login_window: timedelta = Field(
+        default=timedelta(minutes=15), gt=timedelta(0), description="… that block the name for this long"
+    )
 
 
 class DialogueSettings(BaseModel):
@@ -169,6 +191,23 @@ class ServerSettings(BaseModel):
     )
 
 
+class TracingSettings(BaseModel):
+    """Langfuse turn traces. Connection and sampling come from the SDK's own ``LANGFUSE_*`` variables
+    (no keys: tracing off). ``hash_salt`` keys the hashes of session and user ids; unset, one is
+    generated into the data dir at first start. ``capture_channels`` (comma-separated) export redacted
+    content; other channels export structure only (phone and check-in calls by default)."""
+
+    hash_salt: SecretStr | None = Field(default=None, description="16+ characters; keep it stable")
+    capture_channels: Annotated[frozenset[Channel], NoDecode] = DEFAULT_CAPTURE_CHANNELS
+
+    @field_validator("capture_channels", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return frozenset(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+
 class Settings(BaseSettings):
     """Everything configurable. Only the composition root loads it; components get their section."""
 
@@ -186,6 +225,7 @@ class Settings(BaseSettings):
     seoul_openapi: SeoulOpenApiSettings = SeoulOpenApiSettings()
     llm: LLMSettings = LLMSettings()
     kakao: KakaoChannelConfig = KakaoChannelConfig()
+    copilot: CopilotConfig = CopilotConfig()
     twilio: TwilioChannelConfig = TwilioChannelConfig()
     answers: AnswerSettings = AnswerSettings()
     safety: SafetySettings = SafetySettings()
@@ -193,7 +233,9 @@ class Settings(BaseSettings):
     database: DatabaseSettings = DatabaseSettings()
     redis: RedisSettings = RedisSettings()
     retention: RetentionSettings = RetentionSettings()
+    accounts: AccountsSettings = AccountsSettings()
     dialogue: DialogueSettings = DialogueSettings()
+    tracing: TracingSettings = TracingSettings()
 
     @field_validator("data_dir")
     @classmethod

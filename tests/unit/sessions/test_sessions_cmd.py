@@ -1,4 +1,5 @@
-"""`dasan sessions purge|migrate` against a real SQLite file under the data dir."""
+"""`dasan sessions purge|migrate` against a real SQLite file under the data dir: conversations, and also
+lapsed staff logins, feedback and case records past their retention."""
 
 from __future__ import annotations
 
@@ -11,11 +12,18 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from assistant.accounts.passwords import Argon2Passwords
+from assistant.accounts.sql_accounts import SqlAccountStore
+from assistant.accounts.sql_logins import SqlLoginStore
 from assistant.app.cli import sessions_cmd
 from assistant.core.clock import FakeClock, SystemClock
 from assistant.core.events import ConversationKey, MessageId
+from assistant.dialogue.flows.records import CivilComplaint, RestrictedContact
+from assistant.dialogue.flows.sql_records import SqlCaseRecordStore
 from assistant.sessions.conversation import NewEvent
+from assistant.sessions.feedback import AgentFeedback
 from assistant.sessions.sql_engine import create_session_engine
+from assistant.sessions.sql_feedback import SqlFeedbackStore
 from assistant.sessions.sql_store import SqlConversationStore
 
 
@@ -82,3 +90,51 @@ def test_parse_age(text: str, age: timedelta) -> None:
 def test_parse_age_refuses_zero() -> None:
     with pytest.raises(ValueError, match="more than zero"):
         sessions_cmd.parse_age("0d")
+
+
+def test_purge_also_deletes_lapsed_logins_and_feedback_and_cases_past_retention(data_dir: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(sessions_cmd.build(), ["migrate"]).exit_code == 0
+    url = f"sqlite:///{data_dir / 'dasan.sqlite3'}"
+    now = SystemClock().now()
+
+    async def seed_rest() -> None:
+        engine = create_session_engine(url)
+        try:
+            passwords = Argon2Passwords(time_cost=1, memory_cost_kib=1024, parallelism=1)
+            kim = await SqlAccountStore(engine, FakeClock(now), passwords).create(
+                "kim", "agent", "correct horse 1"
+            )
+            await SqlLoginStore(engine, FakeClock(now - timedelta(hours=13)), timedelta(hours=12)).open(kim)
+            await SqlLoginStore(engine, FakeClock(now - timedelta(hours=11)), timedelta(hours=12)).open(kim)
+            feedback = SqlFeedbackStore(engine)
+            for seq, age in ((1, timedelta(days=400)), (2, timedelta(days=300))):
+                await feedback.record(
+                    AgentFeedback("web:t", seq, "up", "kim", "질문", "답변", ("c#0",), at=now - age)
+                )
+            cases = SqlCaseRecordStore(engine)
+            for n, age in ((1, timedelta(days=1100)), (2, timedelta(days=1000))):
+                await cases.add(
+                    CivilComplaint(
+                        f"CP-20230101-000{n}",
+                        "가로등 고장",
+                        "깜빡여요",
+                        {},
+                        None,
+                        now - age,
+                        RestrictedContact(),
+                    )
+                )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(seed_rest())
+
+    result = runner.invoke(sessions_cmd.build(), ["purge", "--json"])
+
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert (report["logins_purged"], report["feedback_purged"], report["case_records_purged"]) == (1, 1, 1)
+    again = runner.invoke(sessions_cmd.build(), ["purge"])
+    assert again.exit_code == 0
+    assert again.stdout.endswith(", 0 expired logins, 0 feedback ratings and 0 case records past retention\n")
