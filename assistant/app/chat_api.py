@@ -154,12 +154,20 @@ def _failure(exc: DasanError) -> JSONResponse:
             return error_response(500, "internal_error", type(exc).__name__)
 
 
-def chat_lifespan(services: Services) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """Opens the conversation store at startup (migrating its tables) so a bad database fails fast."""
+def chat_lifespan(
+    services: Services, *, owns_services: bool = False
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Opens the conversation store at startup (migrating its tables) so a bad database fails fast,
+    warms the models, and sweeps retention. ``owns_services``: close them at shutdown (``dasan serve``:
+    uvicorn re-raises SIGTERM after its graceful shutdown, so code after ``serve()`` never runs)."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await services.sessions()
+        # Kiwi loads its model lazily while holding the GIL: do it now, not under the first requests.
+        await asyncio.to_thread(services.analyzer.warm_up)
+        if services.embedder is not None:
+            await services.embedder.embed_query("안녕하세요")
         # Start the language model now (the embedded one takes seconds), not on a citizen's first turn.
         status = await services.llm.start()
         logger.info("llm backend %s: %s %s", services.llm.kind, status.state, status.detail)
@@ -174,6 +182,8 @@ def chat_lifespan(services: Services) -> Callable[[FastAPI], AbstractAsyncContex
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
+            if owns_services:
+                await services.aclose()  # the tracer flushes here, once
 
     return lifespan
 

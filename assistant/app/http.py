@@ -84,13 +84,14 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse(status_code=status, content={"error": {"code": code, "message": message}})
 
 
-def create_app(services: Services) -> FastAPI:
-    """The FastAPI app over already-built services (the caller owns their lifecycle)."""
+def create_app(services: Services, *, owns_services: bool = False) -> FastAPI:
+    """The FastAPI app over already-built services: the caller closes them, unless ``owns_services``
+    (then the app closes them at shutdown)."""
     app = FastAPI(
         title="dasan",
         description="Korean-first civic assistant API",
         version="0.1.0",
-        lifespan=chat_lifespan(services),
+        lifespan=chat_lifespan(services, owns_services=owns_services),
     )
     app.include_router(build_chat_router(services))
     app.include_router(build_web_router(OpenedOnUse(services.sessions)))  # the chat page at /

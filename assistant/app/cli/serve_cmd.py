@@ -18,11 +18,11 @@ from assistant.core.errors import DasanError
 async def serve(settings: Settings, host: str, port: int) -> None:
     services = await build_services(settings)
     try:
-        app = create_app(services)
+        app = create_app(services, owns_services=True)  # closed in the lifespan, also on SIGTERM
         config = uvicorn.Config(app, host=host, port=port, log_level=settings.log_level.lower())
         await uvicorn.Server(config).serve()
     finally:
-        await services.aclose()
+        await services.aclose()  # a no-op after the lifespan closed them; covers a failed start
 
 
 def register(app: typer.Typer) -> None:
