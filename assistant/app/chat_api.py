@@ -193,8 +193,13 @@ def build_chat_router(services: Services) -> APIRouter:
     settings = services.settings
     staff = StaffAuth(services.logins, settings.copilot)
 
-    def capabilities(*, markdown: bool = True) -> Capabilities:
-        return Capabilities(markdown=markdown, reply_budget=settings.dialogue.reply_budget)
+    def capabilities(channel: Channel, *, markdown: bool = True) -> Capabilities:
+        # Only the web page fetches agents' messages as they come; other clients get them with a reply.
+        return Capabilities(
+            markdown=markdown,
+            reply_budget=settings.dialogue.reply_budget,
+            pushes_agent_messages=channel == "web",
+        )
 
     def user_turn(
         channel: Channel, thread: str, text: str, message_id: str | None, *, minted: bool = False
@@ -227,7 +232,7 @@ def build_chat_router(services: Services) -> APIRouter:
         session_id = body.session_id or secrets.token_urlsafe(18)
         turn = user_turn(body.channel, session_id, body.text, body.message_id, minted=body.session_id is None)
         try:
-            reply = await (await services.dialogue()).respond(turn, capabilities())
+            reply = await (await services.dialogue()).respond(turn, capabilities(body.channel))
         except DasanError as exc:
             return _failure(exc)
         timing = services.turn_timings.take(turn.key, turn.message_id)
@@ -246,7 +251,7 @@ def build_chat_router(services: Services) -> APIRouter:
         turn = user_turn(body.channel, session_id, body.text, body.message_id, minted=body.session_id is None)
         try:
             dialogue = await services.dialogue()
-            async for item in dialogue.stream(turn, capabilities()):
+            async for item in dialogue.stream(turn, capabilities(body.channel)):
                 if isinstance(item, ReplyDelta):
                     yield _event("delta", {"text": item.text})
                 else:
@@ -291,7 +296,7 @@ def build_chat_router(services: Services) -> APIRouter:
         message_id = given if isinstance(given, str) and 0 < len(given) <= 128 else None
         turn = user_turn("rasa", body.sender, body.message, message_id)
         try:
-            reply = await (await services.dialogue()).respond(turn, capabilities(markdown=False))
+            reply = await (await services.dialogue()).respond(turn, capabilities("rasa", markdown=False))
         except DasanError as exc:
             return _failure(exc)
         return rasa_replies(body.sender, reply)

@@ -38,6 +38,10 @@ class Capabilities:
     max_chars: int = 4000
     max_quick_replies: int = 10
     reply_budget: timedelta = timedelta(seconds=60)
+    pushes_agent_messages: bool = True
+    """True when the channel shows an agent's messages as they are sent (the web page polls for them);
+    False (KakaoTalk, Rasa REST, the JSON API) when they can only ride on the reply to the citizen's
+    next turn."""
 
 
 @dataclass(frozen=True, slots=True)

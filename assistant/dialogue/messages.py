@@ -25,6 +25,7 @@ class DialogueMessages:
         "챗봇과 계속 이야기하시려면 '챗봇으로 돌아가기'를 눌러 주세요."
     )
     agent_will_answer: str = "상담원이 확인하고 답변드릴게요. 잠시만 기다려 주세요."
+    agent_label: str = "상담사"
     back_to_bot: str = "다시 챗봇이 도와드릴게요. 무엇이 궁금하신가요?"
     upstream_failed: str = (
         "죄송해요. 지금은 답변을 준비하지 못했어요. 잠시 후 다시 질문해 주시거나 '상담원 연결'을 눌러 주세요."

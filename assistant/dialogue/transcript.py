@@ -141,3 +141,15 @@ def user_texts(events: Sequence[ConversationEvent]) -> list[str]:
 
 def flag_labels(events: Sequence[ConversationEvent]) -> list[str]:
     return [str(e.payload.get("label", "")) for e in events if e.kind == "flag" and e.payload.get("label")]
+
+
+def undelivered_agent_messages(events: Sequence[ConversationEvent]) -> list[str]:
+    """Agents' messages written since the citizen last got a reply (for channels that cannot push)."""
+    pending: list[str] = []
+    for event in reversed(events):
+        if event.kind == "bot_reply" and event.payload.get("audience", "user") == "user":
+            break
+        if event.kind == "agent_message" and event.payload.get("text"):
+            pending.append(str(event.payload["text"]))
+    pending.reverse()
+    return pending

@@ -25,7 +25,7 @@ from assistant.dialogue.pii import PiiRedactor
 from assistant.dialogue.ports import ReplyDelta
 from assistant.dialogue.recording import TurnPlan
 from assistant.dialogue.safety import SafetyScreen, SafetyVerdict
-from assistant.dialogue.transcript import flag_labels, history, user_texts
+from assistant.dialogue.transcript import flag_labels, history, undelivered_agent_messages, user_texts
 from assistant.sessions.conversation import Conversation, NewEvent
 from assistant.tracing.ports import TurnTrace
 
@@ -108,7 +108,11 @@ class UserTurnRouter:
         elif verdict.kind in ("emergency", "crisis"):
             yield await self._safety_plan(base, conversation, state, verdict, capabilities)
         elif conversation.status == "agent":
-            yield self._plan(base, "agent", Reply(self._messages.agent_will_answer, action="handoff"))
+            pending = (
+                () if capabilities.pushes_agent_messages else undelivered_agent_messages(conversation.events)
+            )
+            said = "\n".join(f"{self._messages.agent_label}: {text}" for text in pending)
+            yield self._plan(base, "agent", Reply(said or self._messages.agent_will_answer, action="handoff"))
         elif conversation.status == "handoff":
             yield self._waiting(base, text, capabilities)
         elif verdict.kind == "injection":

@@ -122,6 +122,7 @@ class KakaoTranslator:
             max_chars=MAX_SIMPLE_TEXT_CHARS * MAX_OUTPUTS,
             max_quick_replies=MAX_QUICK_REPLIES,
             reply_budget=reply_budget,
+            pushes_agent_messages=False,  # a skill only answers: agents' messages ride on the next reply
         )
 
     # -- outbound -------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import asyncio
 import json
 from collections import deque
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from assistant.dialogue.flow_bridge import ExecutorFlows, InMemoryRestrictedSlot
 from assistant.dialogue.handoff import HandoffRequests
 from assistant.dialogue.manager import NEW_CONVERSATION, CivicDialogueManager, DialoguePolicy
 from assistant.dialogue.manager_ports import FlowPort
+from assistant.dialogue.messages import DialogueMessages
 from assistant.dialogue.pii import PiiRedactor
 from assistant.dialogue.ports import ReplyDelta
 from assistant.dialogue.safety import InjectionGuard, SafetyRules, SafetyScreen
@@ -537,6 +538,28 @@ async def test_an_assist_request_skips_the_request_for_a_human(rig_of: Any) -> N
         AssistRequested(KEY, MessageId("assist-2"), rig.clock.now(), agent_id="agent-7"), WEB
     )
     assert rig.answers.calls[-1].question == "기초연금 신청은 어디서 해요?"
+
+
+async def test_a_channel_that_cannot_push_gets_the_agents_messages_with_its_next_reply(rig_of: Any) -> None:
+    async def after_two_agent_messages(caps: Capabilities, key: ConversationKey) -> tuple[Reply, Reply]:
+        rig = rig_of()
+        await rig.say("상담원 연결해 주세요", key=key, caps=caps)
+        for n, text in enumerate(("안녕하세요, 120 상담사예요.", "어떤 일로 문의하셨어요?")):
+            rig.clock.advance(timedelta(seconds=1))
+            await rig.manager.respond(
+                AgentMessage(key, MessageId(f"a{n}"), rig.clock.now(), agent_id="agent-7", text=text), caps
+            )
+        return await rig.say("여보세요?", key=key, caps=caps), await rig.say(
+            "아직 계세요?", key=key, caps=caps
+        )
+
+    kakao = replace(WEB, markdown=False, pushes_agent_messages=False)
+    first, again = await after_two_agent_messages(kakao, ConversationKey("kakao", "user-key-1"))
+    assert first.text == "상담사: 안녕하세요, 120 상담사예요.\n상담사: 어떤 일로 문의하셨어요?"
+    assert again.text == DialogueMessages().agent_will_answer  # nothing new: not repeated
+
+    web_first, _ = await after_two_agent_messages(WEB, KEY)  # the web page already showed them
+    assert web_first.text == DialogueMessages().agent_will_answer
 
 
 # -- answers, history, streaming and calls ----------------------------------------------------------------
