@@ -178,6 +178,7 @@ def run_on_a_terminal(args: list[str], env: dict[str, str], cwd: Path, typed: li
     )
     os.close(slave)
     shown, answers = b"", list(typed)
+    answered_at = 0  # answer only a prompt shown since the last answer, not the same one twice
     deadline = time.monotonic() + 120
     try:
         while time.monotonic() < deadline:
@@ -190,8 +191,9 @@ def run_on_a_terminal(args: list[str], env: dict[str, str], cwd: Path, typed: li
                 if not chunk:
                     break
                 shown += chunk
-                if answers and shown.rstrip().endswith(b":"):
+                if answers and shown[answered_at:].rstrip().endswith(b":"):
                     os.write(master, answers.pop(0).encode() + b"\n")
+                    answered_at = len(shown)
             elif process.poll() is not None:
                 break
         code = process.wait(timeout=max(1.0, deadline - time.monotonic()))
