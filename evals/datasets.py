@@ -57,11 +57,34 @@ class ExpectedSource(BaseModel):
     section: str = Field(min_length=1)
 
 
+class HistoryItem(BaseModel):
+    """An earlier turn of a conversation, oldest first: ``{"role": "user"|"assistant", "text"}``; a plain
+    string is a user turn."""
+
+    model_config = ConfigDict(frozen=True)
+
+    role: Literal["user", "assistant"] = "user"
+    text: str = Field(min_length=1)
+
+
 class RetrievalCase(_Case):
-    """Retrieval case: ``{"id", "question", "expected": [{"source", "section"}]}``."""
+    """Retrieval case: ``{"id", "question", "expected": [{"source", "section"}], "history"?, "category"?}``.
+
+    With ``history`` the question is a turn of a conversation: it is searched the way the answer
+    pipeline searches a follow-up (rewritten, then retrieved). ``category`` groups cases for per-group
+    metrics (``<category>.hit@1``, …)."""
 
     question: str = Field(min_length=1)
     expected: tuple[ExpectedSource, ...] = Field(min_length=1)
+    history: tuple[HistoryItem, ...] = ()
+    category: str = ""
+
+    @field_validator("history", mode="before")
+    @classmethod
+    def _plain_history(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return [{"role": "user", "text": item} if isinstance(item, str) else item for item in value]
+        return value
 
 
 class AbstentionCase(_Case):

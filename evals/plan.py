@@ -29,7 +29,9 @@ def build_suite(
     label = name or dataset.name
     match dataset.kind:
         case "retrieval":
-            return RetrievalSuite(dataset, subjects.retriever, mode=mode, name=label)
+            return RetrievalSuite(
+                dataset, subjects.retriever, mode=mode, name=label, followups=subjects.followups
+            )
         case "safety":
             return SafetySuite(dataset, subjects.safety, subjects.redactor, name=label)
         case "answer":

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from assistant.core.clock import Clock
 from assistant.core.events import ConversationKey, DialogueInput
@@ -38,6 +38,33 @@ class RetrievalSubject(Protocol):
         filters: Mapping[str, str] | None = None,
         mode: SearchMode | None = None,
     ) -> list[ScoredChunk]: ...
+
+
+HistoryRole = Literal["user", "assistant"]
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpSearch:
+    """What the answer pipeline searched with for a turn of a conversation (``by``: who wrote the
+    query, e.g. ``llm``, ``rule``, ``standalone``), and the chunks that query retrieved."""
+
+    query: str
+    hits: tuple[ScoredChunk, ...]
+    by: str = ""
+
+
+class FollowUpSubject(Protocol):
+    """The answer pipeline's search step for a question asked after ``history`` (``(role, text)``
+    turns, oldest first): the query it forms and the top ``k`` chunks it retrieves."""
+
+    async def search(
+        self,
+        question: str,
+        history: Sequence[tuple[HistoryRole, str]],
+        *,
+        k: int,
+        mode: SearchMode | None = None,
+    ) -> FollowUpSearch: ...
 
 
 class SafetySubject(Protocol):
@@ -150,6 +177,7 @@ class Subjects:
     """Every subject; ``None`` where this build has none."""
 
     retriever: RetrievalSubject | None = None
+    followups: FollowUpSubject | None = None
     safety: SafetySubject | None = None
     redactor: RedactionSubject | None = None
     answerer: AnswerSubject | None = None

@@ -1,4 +1,4 @@
-"""The grounded generation call: render the answer prompt, then complete or stream within a budget."""
+"""The grounded generation call: render the answer prompt and stream it (joined, or piece by piece)."""
 
 from __future__ import annotations
 
@@ -57,15 +57,15 @@ class GroundedGenerator:
         return self._prompts.for_channel(spoken=spoken).constants.get("no_answer", "")
 
     async def complete(self, turn: Turn, history: Sequence[HistoryTurn], budget: timedelta) -> str:
-        request = self._request(turn, history, budget)
+        """The whole answer, generated as a stream and joined. When ``budget`` runs out (or the caller is
+        cancelled) the stream is closed, and with it the connection, so the model stops at its next
+        token: llama-cpp-python's server finishes a non-streamed completion even after its client left,
+        keeping its one slot busy for every later question (see ``benchmarks/README.md``)."""
+        pieces = self.stream(turn, history, budget)
         try:
-            async with asyncio.timeout(budget.total_seconds()):
-                completion = await self._llm.complete(request)
-        except TimeoutError as exc:
-            raise GenerationFailed("deadline") from exc
-        except LLMError as exc:
-            raise GenerationFailed(f"llm_error:{type(exc).__name__}") from exc
-        return completion.text
+            return "".join([piece async for piece in pieces])
+        finally:
+            await pieces.aclose()
 
     async def stream(
         self, turn: Turn, history: Sequence[HistoryTurn], budget: timedelta

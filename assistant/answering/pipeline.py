@@ -25,12 +25,15 @@ from assistant.answering.context import ContextPacker
 from assistant.answering.extractive import ExtractiveAnswerer
 from assistant.answering.generation import GenerationFailed, GroundedGenerator
 from assistant.answering.ports import ChunkRetriever, DenseCosine
-from assistant.answering.rewrite import QueryRewriter
+from assistant.answering.rewrite import QueryRewriter, Rewrite
 from assistant.answering.sentences import SentenceAssembler
 from assistant.answering.step_spans import VerificationSpan, reason_kind, step_span
 from assistant.answering.text import KoreanText
+from assistant.answering.topic import TopicPolicy, TopicShift
 from assistant.answering.turn import Timer, Turn
 from assistant.answering.verify import SentenceVerifier
+from assistant.core.knowledge import ScoredChunk
+from assistant.retrieval.ports import SearchMode
 from assistant.tracing.ports import Tracer
 
 _log = logging.getLogger(__name__)
@@ -52,9 +55,20 @@ class AnswerPolicy:
     trust_no_answer: bool = True
 
 
+@dataclass(frozen=True, slots=True)
+class Search:
+    """What ``AnswerPipeline.search`` found: the query, its hits, and the rewrite that wrote the query
+    (None without history)."""
+
+    query: str
+    hits: tuple[ScoredChunk, ...]
+    rewrite: Rewrite | None = None
+
+
 class AnswerPipeline:
     """Grounded answers for one knowledge collection. ``generator`` None means extractive only.
-    ``tracer`` (optional) records the ``rewrite`` and ``verification`` steps into the current turn."""
+    ``tracer`` (optional) records the ``rewrite`` and ``verification`` steps into the current turn.
+    ``topics`` tunes how a rule-rewritten follow-up is told from a new topic (``TopicShift``)."""
 
     def __init__(
         self,
@@ -72,6 +86,7 @@ class AnswerPipeline:
         abstention: AbstentionMessages | None = None,
         timer: Timer = time.perf_counter,
         tracer: Tracer | None = None,
+        topics: TopicPolicy | None = None,
     ) -> None:
         self._retriever = retriever
         self._text = text
@@ -86,6 +101,7 @@ class AnswerPipeline:
         self._abstention = abstention or AbstentionMessages()
         self._timer = timer
         self._tracer = tracer
+        self._topics = TopicShift(text, retriever, confidence, dense, topics)
 
     async def answer(
         self,
@@ -185,6 +201,38 @@ class AnswerPipeline:
             verified.append(sentence)
         yield self._logged(final)
 
+    async def search(
+        self,
+        question: str,
+        *,
+        history: Sequence[HistoryTurn] = (),
+        k: int | None = None,
+        mode: SearchMode | None = None,
+        deadline: timedelta = timedelta(seconds=10),
+    ) -> Search:
+        """The retrieval half of ``answer``: the query ``question`` is searched with after ``history``
+        and the ``k`` chunks (default ``top_k``) it retrieves in ``mode`` (default: the retriever's).
+        For evals of follow-up questions; ``answer`` and ``stream`` do the same before they answer."""
+        budget = deadline * self._policy.rewrite_share
+        rewrite = await self._rewrite(question, history, budget, mode) if history else None
+        query = rewrite.query if rewrite is not None else question
+        hits = await self._retriever.retrieve(query, k=k or self._policy.top_k, mode=mode)
+        return Search(query, tuple(hits), rewrite)
+
+    async def _rewrite(
+        self, question: str, history: Sequence[HistoryTurn], budget: timedelta, mode: SearchMode | None = None
+    ) -> Rewrite:
+        """The model's or the rule's query; the rule's inherited terms only when ``TopicShift`` finds the
+        question a follow-up of the previous one (its traced searches nest inside the ``rewrite`` span)."""
+        with step_span(self._tracer, "rewrite", input=question) as span:
+            written = await self._rewriter.rewrite(question, history, budget=budget)
+            rewrite, verdict = await self._topics.settle(question, written, mode=mode)
+            span.set_output(rewrite.query)
+            span.annotate({"by": rewrite.by, "prompt_version": rewrite.prompt_version})
+            if verdict is not None:
+                span.annotate(verdict.annotations())
+        return rewrite
+
     async def _prepare(
         self, question: str, history: Sequence[HistoryTurn], spoken: bool, deadline: timedelta
     ) -> Turn | Answer:
@@ -198,12 +246,7 @@ class AnswerPipeline:
             query=question,
         )
         if history:
-            with step_span(self._tracer, "rewrite", input=question) as span:
-                rewrite = await self._rewriter.rewrite(
-                    question, history, budget=turn.remaining() * self._policy.rewrite_share
-                )
-                span.set_output(rewrite.query)
-                span.annotate({"by": rewrite.by, "prompt_version": rewrite.prompt_version})
+            rewrite = await self._rewrite(question, history, turn.remaining() * self._policy.rewrite_share)
             turn.query = turn.rewritten_query = rewrite.query
         turn.hits = await self._retriever.retrieve(turn.query, k=self._policy.top_k)
         cosine = await self._dense.best_cosine(turn.query) if self._dense is not None and turn.hits else None

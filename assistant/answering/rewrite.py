@@ -22,20 +22,31 @@ _MAX_QUERY_CHARS = 100
 _MAX_INHERITED_TERMS = 6
 
 
+RewriteBy = Literal["llm", "rule", "standalone"]
+"""``llm``: the model's query; ``rule``: the previous question's nouns, then the follow-up;
+``standalone``: the question as asked (the rule inherited nothing, or the pipeline judged it a new topic,
+see ``TopicShift``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Rewrite:
-    """The query to search with; ``by`` says who wrote it."""
+    """The query to search with; ``by`` says who wrote it. ``inherited``: the terms the rule put before
+    the question (empty: nothing was inherited)."""
 
     query: str
-    by: Literal["llm", "rule"]
+    by: RewriteBy
     prompt_version: str | None = None
+    inherited: tuple[str, ...] = ()
 
 
 class QueryRewriter:
     """Rewrites a follow-up with the ``query_rewrite`` prompt (JSON ``{"query"}``), and falls back to
     the rule — the previous user question's nouns and names, then the follow-up — when there is no
     model, it fails or times out, or its query shares no term with the conversation (a weak model
-    answering instead of rewriting)."""
+    answering instead of rewriting). The rule's ``Rewrite`` names the terms it ``inherited``: the
+    pipeline keeps them only when the knowledge says the question continues the previous topic
+    (``assistant.answering.topic.TopicShift``), so "여권은 어디서 만들어요?" after a 따릉이 question is
+    searched as asked while "반납은요?" becomes "따릉이 반납은요?"."""
 
     def __init__(
         self,
@@ -56,15 +67,25 @@ class QueryRewriter:
             written = await self._ask(question, history, timeout)
             if written is not None:
                 return written
-        return Rewrite(self.by_rule(question, history), "rule")
+        return self.rule(question, history)
 
-    def by_rule(self, question: str, history: Sequence[HistoryTurn]) -> str:
+    def rule(self, question: str, history: Sequence[HistoryTurn]) -> Rewrite:
+        """The previous user question's nouns and names that the follow-up does not repeat, then the
+        follow-up. Whether they belong there (a follow-up) or not (a new topic) is not decided here:
+        ``TopicShift`` asks the knowledge, in the pipeline."""
         previous = next((turn.text for turn in reversed(history) if turn.role == "user"), "")
         if not previous:
-            return question
+            return Rewrite(question, "standalone")
         asked = {t.form for t in self._text.terms(question)}
         inherited = [t.form for t in key_terms(self._text, previous) if t.form not in asked]
-        return " ".join([*inherited[:_MAX_INHERITED_TERMS], question]).strip()
+        inherited = inherited[:_MAX_INHERITED_TERMS]
+        if not inherited:
+            return Rewrite(question, "standalone")
+        return Rewrite(" ".join([*inherited, question]).strip(), "rule", inherited=tuple(inherited))
+
+    def by_rule(self, question: str, history: Sequence[HistoryTurn]) -> str:
+        """The rule's query (``rule(...).query``)."""
+        return self.rule(question, history).query
 
     async def _ask(self, question: str, history: Sequence[HistoryTurn], limit: timedelta) -> Rewrite | None:
         assert self._llm is not None and self._prompt is not None

@@ -22,12 +22,13 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from assistant.answering.answer import HistoryTurn
 from assistant.answering.pipeline import AnswerPipeline
 from assistant.answering.text import KoreanText
 from assistant.answering.verify import SentenceVerifier, VerifierPolicy
@@ -44,6 +45,7 @@ from assistant.dialogue.pii import PiiRedactor
 from assistant.dialogue.ports import ReplyDelta
 from assistant.dialogue.safety import InjectionGuard, SafetyRules, SafetyScreen
 from assistant.dialogue.safety_rulebook import SafetyRulebook, load_safety_rulebook
+from assistant.retrieval.ports import SearchMode
 from assistant.tracing.experiments import PublishedRun
 from assistant.tracing.langfuse_options import LangfuseOptions
 from channels.kakao.config import KakaoChannelConfig
@@ -60,7 +62,14 @@ from channels.twilio.wire import TwilioVoiceRequest
 from evals.datasets import Dataset, DatasetKind
 from evals.publish import publish_report
 from evals.results import RunReport
-from evals.subjects import AnswerObservation, DialogueRuntime, Subjects, VerifierVerdict
+from evals.subjects import (
+    AnswerObservation,
+    DialogueRuntime,
+    FollowUpSearch,
+    HistoryRole,
+    Subjects,
+    VerifierVerdict,
+)
 from evals.suites.conversation import DialogueManagerConversation
 
 ENCODE_FILLER_BUDGET = timedelta(seconds=10)
@@ -77,6 +86,7 @@ async def build_subjects(
     pipeline = await services.answerer(collection) if kinds & {"answer", "abstention", "dialogue"} else None
     return Subjects(
         retriever=services.retriever(collection),
+        followups=PipelineFollowUps(services, collection),
         safety=SafetyScreen(SafetyRules(book), InjectionGuard(book)),
         redactor=PiiRedactor(),
         answerer=PipelineAnswerer(pipeline, default_deadline(settings.answers)) if pipeline else None,
@@ -118,6 +128,29 @@ class PipelineAnswerer:
             citations=result.citations,
             fallback_reason=result.fallback_reason,
         )
+
+
+class PipelineFollowUps:
+    """``AnswerPipeline.search`` as the harness's ``FollowUpSubject``: the query a question is searched
+    with after its history (rewrite, topic check) and what it retrieves. The pipeline is built on first
+    use, so only datasets with history start it."""
+
+    def __init__(self, services: Services, collection: str | None) -> None:
+        self._services = services
+        self._collection = collection
+
+    async def search(
+        self,
+        question: str,
+        history: Sequence[tuple[HistoryRole, str]],
+        *,
+        k: int,
+        mode: SearchMode | None = None,
+    ) -> FollowUpSearch:
+        pipeline = await self._services.answerer(self._collection)
+        turns = tuple(HistoryTurn(role, text) for role, text in history)
+        found = await pipeline.search(question, history=turns, k=k, mode=mode)
+        return FollowUpSearch(found.query, found.hits, found.rewrite.by if found.rewrite else "")
 
 
 class PipelineVerifier:

@@ -1,4 +1,4 @@
-"""Per-call state between webhooks (re-prompt count, last answer, pending SMS offer) and its store."""
+"""Per-call state between webhooks (re-prompt count, last answer, pending SMS offers) and its store."""
 
 from __future__ import annotations
 
@@ -25,6 +25,9 @@ class CallState:
     fillers: int = 0
     last_spoken: tuple[str, ...] = ()
     sms_offer: tuple[Citation, ...] = ()
+    hotline_offer: bool = False
+    """The call ends after a handoff no agent could take; the caller was asked whether to get the
+    hotline by SMS first."""
     emergency_guidance: tuple[str, ...] = ()
     handed_off: bool = False
 

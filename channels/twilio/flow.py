@@ -22,6 +22,7 @@ from assistant.dialogue.ports import DialogueManager
 from channels.twilio.call_state import CallState, CallStateStore
 from channels.twilio.config import TwilioChannelConfig
 from channels.twilio.emergency import EmergencyDetector
+from channels.twilio.handoff_speech import apologises, handoff_reasons
 from channels.twilio.outcomes import TERMINAL_STATUSES, CallOutcome, CallOutcomeSink
 from channels.twilio.prompts import VoicePrompts
 from channels.twilio.sms import SmsSender, can_receive_sms, citation_sms_body
@@ -108,13 +109,16 @@ class VoiceFlow:
         if isinstance(outcome, Ready) and outcome.reply.action != "continue":
             return await self._render(state, outcome.reply)
         self._tasks.detach(turn_id)
-        return await self._listen(state, (self._prompts.greeting,))
+        greeting = self._prompts.greeting if self._agent_reachable() else self._prompts.greeting_no_agent
+        return await self._listen(state, (greeting,))
 
     async def gather(self, call: TwilioVoiceRequest) -> str:
         """What the caller said or pressed (or nothing) after a ``<Gather>``."""
         state = await self._state(call)
         digits = call.digits.strip()
         speech = " ".join(call.speech_result.split())
+        if state.hotline_offer:
+            return await self._hotline_answer(state, consent(digits, speech) is True)
         if state.sms_offer:
             answer = consent(digits, speech)
             if answer is not None:
@@ -248,15 +252,31 @@ class VoiceFlow:
                 assert_never(reply.action)
 
     async def _handoff(self, state: CallState, sentences: tuple[str, ...]) -> str:
-        lead = sentences or (self._prompts.handoff,)
+        """The reply's reasons, then what this line can do: the promise and a ``<Dial>`` or
+        ``<Enqueue>``; with no agent configured, that none can be connected and the hotline to call
+        (offered by SMS when one can be sent), then the call ends."""
+        reasons = handoff_reasons(sentences)
         if self._config.agent_number:
             await self._store.put(replace(state, handed_off=True))
-            return self._encoder.dial(lead, self._config.agent_number)
+            return self._encoder.dial((*reasons, self._prompts.handoff), self._config.agent_number)
         if self._config.agent_queue:
             await self._store.put(replace(state, handed_off=True))
-            return self._encoder.enqueue(lead, self._config.agent_queue)
+            return self._encoder.enqueue((*reasons, self._prompts.handoff), self._config.agent_queue)
+        apology = () if apologises(reasons) else (self._prompts.apology,)
+        no_agent = (*reasons, *apology, self._prompts.no_agent)
+        if self._sms is not None and can_receive_sms(state.caller):
+            offered = replace(state, hotline_offer=True, sms_offer=())
+            return await self._listen(offered, (*no_agent, self._prompts.hotline_sms_offer))
         await self._store.put(state)
-        return self._encoder.hangup((*sentences, self._prompts.no_agent))
+        return self._encoder.hangup((*no_agent, self._prompts.goodbye))
+
+    async def _hotline_answer(self, state: CallState, yes: bool) -> str:
+        """After a handoff no agent could take: the hotline by SMS if the caller said yes; then goodbye."""
+        await self._store.put(replace(state, hotline_offer=False))
+        if yes and self._sms is not None:
+            self._tasks.spawn(state.call_sid, self._sms.send(state.caller, self._prompts.hotline_sms), "sms")
+            return self._encoder.hangup((self._prompts.hotline_sms_yes,))
+        return self._encoder.hangup((self._prompts.goodbye,))
 
     async def _emergency_handoff(self, state: CallState, guidance: tuple[str, ...]) -> str:
         _logger.warning("twilio call %s: emergency handoff", state.call_sid)

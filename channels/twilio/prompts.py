@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from typing import Any
 
 from channels.twilio.spoken import read_digits
 
@@ -15,11 +16,20 @@ def spoken_number(number: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class VoicePrompts:
-    """The channel's own phrases. ``{hotline}`` is replaced by the hotline read aloud."""
+    """The channel's own phrases. ``{hotline}`` is replaced by the hotline read aloud and
+    ``{hotline_number}`` (in SMS text) by the number as written.
+
+    On a handoff the channel alone says whether the caller is connected: ``handoff`` before a
+    ``<Dial>`` or ``<Enqueue>``; with neither configured, ``no_agent`` (after ``apology`` unless the
+    reply already apologised), then ``hotline_sms_offer`` when an SMS can be sent, else ``goodbye``."""
 
     greeting: str = (
         "안녕하세요, 다산콜센터 인공지능 상담입니다. 궁금하신 내용을 말씀해 주세요. "
         "상담사 연결은 0번, 다시 듣기는 별표를 눌러 주세요."
+    )
+    greeting_no_agent: str = (
+        "안녕하세요, 다산콜센터 인공지능 상담입니다. 궁금하신 내용을 말씀해 주세요. "
+        "다시 듣기는 별표를 눌러 주세요."
     )
     follow_up: str = "더 궁금하신 점이 있으면 말씀해 주세요."
     fillers: tuple[str, ...] = (
@@ -37,9 +47,12 @@ class VoicePrompts:
     goodbye: str = "이용해 주셔서 감사합니다. 안녕히 계세요."
     handoff: str = "상담사에게 연결해 드릴게요. 잠시만 기다려 주세요."
     no_agent: str = (
-        "지금은 이 전화로 상담사를 연결해 드릴 수 없어요. "
-        "{hotline}번으로 전화해 주시면 상담사가 도와드립니다."
+        "이 전화로는 상담사를 연결해 드릴 수 없어요. 상담사와 통화하시려면 {hotline}번으로 전화해 주세요."
     )
+    apology: str = "죄송해요."
+    hotline_sms_offer: str = "상담 전화번호를 문자로 보내 드릴까요? 네 또는 아니요로 말씀해 주세요."
+    hotline_sms: str = "[다산 120] 상담사와 통화하시려면 {hotline_number}번으로 전화해 주세요."
+    hotline_sms_yes: str = "문자로 보내 드릴게요. 이용해 주셔서 감사합니다. 안녕히 계세요."
     agent_unavailable: str = (
         "상담사와 연결되지 않았어요. 잠시 후 {hotline}번으로 다시 전화해 주세요. 감사합니다."
     )
@@ -58,11 +71,12 @@ class VoicePrompts:
     error: str = "죄송합니다. 일시적인 오류가 생겼어요. {hotline}번으로 전화해 주시면 상담사가 도와드립니다."
 
     def for_hotline(self, hotline: str) -> VoicePrompts:
-        """These prompts with ``{hotline}`` filled in, read aloud digit by digit."""
+        """These prompts with ``{hotline}`` filled in, read aloud digit by digit (``{hotline_number}``
+        as written)."""
         spoken = spoken_number(hotline)
-        changes = {
-            name: getattr(self, name).replace("{hotline}", spoken)
+        changes: dict[str, Any] = {
+            name: value.replace("{hotline}", spoken).replace("{hotline_number}", hotline)
             for name in self.__dataclass_fields__
-            if isinstance(getattr(self, name), str) and "{hotline}" in getattr(self, name)
+            if isinstance(value := getattr(self, name), str) and "{hotline" in value
         }
         return replace(self, **changes)

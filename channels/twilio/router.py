@@ -2,7 +2,8 @@
 
 Every request must carry a valid ``X-Twilio-Signature`` for the public URL (403 otherwise, with a
 plain body). A webhook never answers 500: anything unexpected becomes TwiML that apologises and
-names the hotline, and the log gets the exception type and a correlation id.
+names the hotline, the log gets the exception type and a correlation id, and the injected
+``ErrorRecorder`` counts it as ``twilio.<ExceptionType>``.
 """
 
 from __future__ import annotations
@@ -55,6 +56,12 @@ class WebhookTimer(Protocol):
     def observe_twilio_webhook(self, endpoint: str, seconds: float) -> None: ...
 
 
+class ErrorRecorder(Protocol):
+    """Counts an error under a low-cardinality name (``Metrics`` satisfies it)."""
+
+    def record_error(self, error: str) -> None: ...
+
+
 def inbound_request(request: Request, body: bytes) -> InboundRequest:
     """The framework-neutral view of a request that signature checking needs (raw path and query)."""
     scope = request.scope
@@ -85,12 +92,14 @@ class TwilioWebhooks:
         encoder: TwimlEncoder,
         prompts: VoicePrompts,
         timer: WebhookTimer | None = None,
+        errors: ErrorRecorder | None = None,
     ) -> None:
         self._flow = flow
         self._verifier = verifier
         self._encoder = encoder
         self._prompts = prompts
         self._timer = timer
+        self._errors = errors
 
     async def handle(self, request: Request, name: str, handler: Handler) -> Response:
         started = time.perf_counter()
@@ -130,7 +139,17 @@ class TwilioWebhooks:
             call_sid,
             exc_info=exc,
         )
+        self._count(exc)
         return Response(content=self._encoder.hangup((self._prompts.error,)), media_type=TWIML_MEDIA_TYPE)
+
+    def _count(self, exc: Exception) -> None:
+        """``twilio.<ExceptionType>`` (the dialogue counts a failed turn under the bare type name)."""
+        if self._errors is None:
+            return
+        try:
+            self._errors.record_error(f"twilio.{type(exc).__name__}")
+        except Exception as failure:  # counting must not break the boundary that never fails
+            _logger.warning("twilio error not counted: %s", type(failure).__name__)
 
     async def incoming(self, form: FormPairs, _: Request) -> str:
         return await self._flow.incoming(decode(TwilioVoiceRequest, form))
@@ -161,13 +180,15 @@ def build_twilio_router(
     prompts: VoicePrompts | None = None,
     tasks: CallTasks | None = None,
     timer: WebhookTimer | None = None,
+    errors: ErrorRecorder | None = None,
 ) -> APIRouter:
     """The phone channel's routes under ``/twilio/voice/``.
 
     ``auth_token`` is the account's token (``resolve_auth_token`` gives a development one when it is
     unset). ``sms`` sends citation SMS (offered only when the caller says yes); when it is not given,
     one is built from ``account_sid`` and ``sms_from`` if both are set. ``timer`` observes
-    each webhook's response time (pass the app's ``Metrics``). Background turns
+    each webhook's response time and ``errors`` counts what the boundary caught (pass the app's
+    ``Metrics`` to both). Background turns
     are cancelled in the router's lifespan, which FastAPI runs when the router is included.
     """
     owned_sms = build_sms_sender(config, auth_token) if sms is None else None
@@ -189,7 +210,7 @@ def build_twilio_router(
     verifier = TwilioSignatureVerifier(
         auth_token, PublicUrlResolver(config.public_base_url, config.proxy_networks())
     )
-    webhooks = TwilioWebhooks(flow, verifier, encoder, spoken_prompts, timer)
+    webhooks = TwilioWebhooks(flow, verifier, encoder, spoken_prompts, timer, errors)
 
     @asynccontextmanager
     async def lifespan(_: Any) -> AsyncIterator[None]:

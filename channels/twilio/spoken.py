@@ -1,5 +1,8 @@
 """Reply text for the ear: no citation markers, URLs, markdown or emoji; short sentences; numbers read aloud.
 
+Web and e-mail addresses are rephrased rather than cut where a sentence needs them ("…gov.kr에서" →
+"홈페이지에서", see ``spoken_links``).
+
 Pure string work, so it is cheap to run on every turn. Hotline numbers and hyphenated phone numbers
 are read digit by digit the way Koreans say them ("1577-0199" → "일오칠칠 공일구구", "120" →
 "일이공"); amounts and dates are left to the TTS voice, which reads them well.
@@ -9,12 +12,12 @@ from __future__ import annotations
 
 import re
 
+from channels.twilio.spoken_links import without_addresses
+
 _DIGITS = dict(zip("0123456789", "공일이삼사오육칠팔구", strict=True))
 
 _MD_LINK = re.compile(r"\[([^\]\n]+)\]\((?:[^)\s]+)\)")
 _CITATION = re.compile(r"\s*\[\d+(?:\s*[,，-]\s*\d+)*\]")
-_URL = re.compile(r"\(?\s*(?:https?://|www\.)[^\s)<>]+\)?", re.IGNORECASE)
-_EMAIL = re.compile(r"\S+@\S+\.\w+")
 _EMOJI = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\ufe0f\u200d]")
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s*", re.MULTILINE)
 _BULLET = re.compile(r"^\s*(?:[-*+•·]|\d{1,2}[.)])\s+", re.MULTILINE)
@@ -58,12 +61,12 @@ def _hotline(match: re.Match[str]) -> str:
 
 
 def speakable(text: str) -> str:
-    """Markdown, links, citation markers, URLs and emoji removed; phone and hotline numbers read out."""
+    """Markdown, links, citation markers and emoji removed, web and e-mail addresses removed or
+    rephrased; phone and hotline numbers read out."""
     text = _EMOJI.sub("", text)
     text = _MD_LINK.sub(r"\1", text)
     text = _CITATION.sub("", text)
-    text = _URL.sub("", text)
-    text = _EMAIL.sub("", text)
+    text = without_addresses(text)
     text = _TABLE_SEPARATOR.sub("", text)
     text = _RULE.sub("", text)
     text = _HEADING.sub("", text)

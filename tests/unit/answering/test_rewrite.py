@@ -32,6 +32,16 @@ def test_the_rule_prepends_the_previous_questions_nouns(text: KoreanText) -> Non
     assert rewriter.by_rule("반납은요?", ()) == "반납은요?"
 
 
+def test_the_rule_says_what_it_inherited(text: KoreanText) -> None:
+    """``TopicShift`` (test_topic.py) judges the inherited terms; a rewrite without them is the question."""
+    rewriter = QueryRewriter(text, llm=None, prompt=None)
+    rule = rewriter.rule("30일짜리는요?", HISTORY)
+    assert (rule.query, rule.by, rule.inherited) == ("따릉이 요금 30일짜리는요?", "rule", ("따릉이", "요금"))
+    repeated = rewriter.rule("따릉이 요금 얼마예요?", HISTORY)
+    assert (repeated.query, repeated.by, repeated.inherited) == ("따릉이 요금 얼마예요?", "standalone", ())
+    assert rewriter.rule("반납은요?", (HistoryTurn("assistant", "무엇을 도와드릴까요?"),)).by == "standalone"
+
+
 @pytest.mark.parametrize(
     "step",
     [Says('{"query": "삼성전자 주가 전망"}'), Says("따릉이 30일 정기권은 5,000원이에요."), Hangs()],

@@ -99,7 +99,7 @@ async def test_a_full_call_answers_two_questions_then_dials_an_agent() -> None:
         assert "주말에는 접수하지 않아요." in spoken(second)[0]
         third = await phone.twiml(GATHER, speech("사람이랑 통화할래요"))
         assert verbs(third) == ["Say", "Dial"]
-        assert spoken(third) == ["상담사에게 연결해 드릴게요."]
+        assert spoken(third) == ["상담사에게 연결해 드릴게요. 잠시만 기다려 주세요."]  # the channel's promise
         dial = third.find("Dial")
         assert dial is not None
         assert dial.get("action") == "/twilio/voice/dial-result"
@@ -177,7 +177,8 @@ async def test_without_an_agent_number_the_caller_is_told_to_call_120() -> None:
     finally:
         await phone.aclose()
     assert verbs(root) == ["Say", "Hangup"]
-    assert "일이공번으로 전화해 주시면" in spoken(root)[0]
+    assert "이 전화로는 상담사를 연결해 드릴 수 없어요" in spoken(root)[0]
+    assert "상담사와 통화하시려면 일이공번으로 전화해 주세요" in spoken(root)[0]
 
 
 async def test_agent_queue_enqueues_the_caller() -> None:
