@@ -421,6 +421,8 @@ def table(results: Sequence[Mapping[str, Any]]) -> str:
             name += f", nice {res['niceness']}"
         for key, value in (res.get("overrides") or {}).items():
             name += f", {key.removeprefix('DASAN_')}={value}"
+        if res.get("callback_budget_s") is not None:
+            name += f", callback budget {res['callback_budget_s']:g} s"
         i, d = res["inline_s"], res["callback_delay_s"]
         cells = (
             name,
@@ -487,6 +489,7 @@ async def bench(
         modes = notes["turns"]
         result = summarise(run, warm, receiver, modes, args)
         result["load_average_1min"] = [round(load_before, 2), round(load_after, 2)]
+        result["callback_budget_s"] = notes.get("callback_budget_s")  # what a callback answer is told
         result["server_loop_lag_ms"] = notes["loop_lag_ms"]
         result["server_loop_stalls"] = notes["loop_stalls"]  # (s since the run began, ms) over 0.5 s
         if "loop_profile" in notes:
@@ -564,6 +567,7 @@ def run_bench(args: argparse.Namespace, data_dir: Path) -> None:
     path.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(json.dumps({k: v for k, v in result.items() if k != "turn_log"}, ensure_ascii=False, indent=2))
     earlier = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(RESULTS.glob("kakao_*.json"))]
+    earlier = [r for r in earlier if "config" in r]  # this benchmark's runs only
     print(f"\n## KakaoTalk skill ({result['index']}; server log: {log_path})\n")
     print(table([r for r in earlier if r.get("name") != result["name"]] + [result]))
 

@@ -113,11 +113,13 @@ def _ms(value: object) -> float | None:
 
 class TagTurns:
     """ASGI wrapper: puts the ``X-Bench-Turn`` header in ``_TURN`` (tasks the request starts inherit it),
-    notes how long the app took to send the whole response, and serves ``GET /_bench/turns``."""
+    notes how long the app took to send the whole response, and serves ``GET /_bench/turns`` (with
+    ``facts``, the server's resolved settings worth recording)."""
 
-    def __init__(self, app: ASGIApp, notes: TurnNotes) -> None:
+    def __init__(self, app: ASGIApp, notes: TurnNotes, facts: Mapping[str, Any] | None = None) -> None:
         self._app = app
         self._notes = notes
+        self._facts = dict(facts or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -131,7 +133,7 @@ class TagTurns:
                 self._notes.since = time.monotonic()
                 self._notes.sampler = self._notes.sampler and self._notes.sampler.restarted()
             lag_ms = {"p50": pct(lag, 50), "p99": pct(lag, 99), "max": max(lag, default=None)}
-            body: dict[str, Any] = {"turns": self._notes.by_turn, "loop_lag_ms": lag_ms}
+            body: dict[str, Any] = {"turns": self._notes.by_turn, "loop_lag_ms": lag_ms, **self._facts}
             body["loop_stalls"] = self._notes.stalls
             if self._notes.sampler is not None:
                 body["loop_profile"] = self._notes.sampler.top()
@@ -193,6 +195,7 @@ class StackSampler:
 
 
 async def serve(port: int) -> None:
+    from assistant.app.channel_mounts import kakao_callback_budget
     from assistant.app.cli.runtime import configure_logging
     from assistant.app.http import create_app
     from assistant.app.services import build_services
@@ -212,7 +215,8 @@ async def serve(port: int) -> None:
         notes.sampler = StackSampler()
         notes.sampler.start()
     try:
-        app = TagTurns(create_app(services), notes)
+        facts = {"callback_budget_s": kakao_callback_budget(settings).total_seconds()}
+        app = TagTurns(create_app(services), notes, facts)
         config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
         await uvicorn.Server(config).serve()
     finally:  # uvicorn re-raises SIGTERM after its graceful shutdown: this may not run

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 from fastapi import FastAPI
 
+from assistant.app.llm_backend import backend_kind
 from assistant.app.services import Services
+from assistant.app.settings import Settings
 from assistant.core.events import DialogueInput
 from assistant.core.replies import Capabilities, Reply
 from assistant.dialogue.pii import PiiRedactor
 from assistant.dialogue.ports import ReplyDelta
+from assistant.dialogue.safety_rulebook import load_safety_rulebook
 from channels.copilot.router import build_copilot_router
 from channels.kakao.channel import build_kakao_router
 from channels.kakao.http_sender import HttpCallbackSender
 from channels.twilio.config import resolve_auth_token
+from channels.twilio.emergency import SafetyGuidanceDetector
 from channels.twilio.router import build_twilio_router
 from channels.twilio.sms import build_sms_sender
 
@@ -55,6 +60,8 @@ def mount_channels(app: FastAPI, services: Services) -> None:
             HttpCallbackSender(services.http),
             services.clock,
             recorder=services.metrics,
+            errors=services.metrics,
+            callback_budget=kakao_callback_budget(settings),
         )
     )
     token = resolve_auth_token(settings.twilio.auth_token, settings.data_dir)
@@ -65,10 +72,18 @@ def mount_channels(app: FastAPI, services: Services) -> None:
             services.clock,
             auth_token=token,
             sms=build_sms_sender(settings.twilio, token),
+            emergency=SafetyGuidanceDetector(load_safety_rulebook(settings.safety.rules_path)),
             timer=services.metrics,
+            errors=services.metrics,
         )
     )
     mount_copilot(app, services, dialogue)
+
+
+def kakao_callback_budget(settings: Settings) -> timedelta:
+    """The embedded llama.cpp model gets ``DASAN_KAKAO__EMBEDDED_CALLBACK_BUDGET`` for a callback answer;
+    a remote one (and none) the channel's ``callback_window - fast_answer_margin``."""
+    return settings.kakao.callback_reply_budget_for(embedded=backend_kind(settings.llm) == "embedded")
 
 
 def mount_copilot(app: FastAPI, services: Services, dialogue: LazyDialogue) -> None:

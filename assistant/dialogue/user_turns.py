@@ -108,11 +108,7 @@ class UserTurnRouter:
         elif verdict.kind in ("emergency", "crisis"):
             yield await self._safety_plan(base, conversation, state, verdict, capabilities)
         elif conversation.status == "agent":
-            pending = (
-                () if capabilities.pushes_agent_messages else undelivered_agent_messages(conversation.events)
-            )
-            said = "\n".join(f"{self._messages.agent_label}: {text}" for text in pending)
-            yield self._plan(base, "agent", Reply(said or self._messages.agent_will_answer, action="handoff"))
+            yield self._plan(base, "agent", self._relay(conversation, capabilities))
         elif conversation.status == "handoff":
             yield self._waiting(base, text, capabilities)
         elif verdict.kind == "injection":
@@ -169,6 +165,15 @@ class UserTurnRouter:
         buttons = () if capabilities.spoken else (self._messages.back_to_bot_button,)
         reply = Reply(self._messages.waiting_for_agent, quick_replies=buttons, action="handoff")
         return self._plan(base, "waiting", reply)
+
+    def _relay(self, conversation: Conversation, capabilities: Capabilities) -> Reply:
+        """A citizen's turn while an agent talks to them. A channel that cannot push gets the agent's
+        new messages now, as a plain reply (the handoff itself happened already: no second handoff)."""
+        if capabilities.pushes_agent_messages:
+            return Reply(self._messages.agent_will_answer, action="handoff")
+        pending = undelivered_agent_messages(conversation.events)
+        said = "\n".join(f"{self._messages.agent_label}: {text}" for text in pending)
+        return Reply(said or self._messages.agent_will_answer_on_next_message)
 
     async def _handoff(
         self,

@@ -7,16 +7,18 @@ One request:
 2. join the running turn of an identical delivery (same bot, user and utterance within
    ``dedupe_window``) or start one: ``dialogue.respond(turn, capabilities)`` in a tracked task, told
    ``inline_budget - reply_margin`` without a callbackUrl and ``callback_window - fast_answer_margin``
-   (about 50 s) with one, so that the answer pipeline falls back to a fast answer in time;
+   (about 50 s; ``embedded_callback_budget`` with the slow embedded model) with one, so that the answer
+   pipeline falls back to a fast answer in time;
 3. wait up to ``inline_budget``: a ready reply is answered inline; otherwise, with a callbackUrl,
    answer ``{"version":"2.0","useCallback":true,"data":{"text":holding_text}}`` at once and deliver
    the final SkillResponse to the callbackUrl once, before its window closes (``_deliver``);
    without one, answer a polite "ask again shortly" text. Never a timeout error.
 
 Anything unexpected inside a turn or a request becomes a valid skill response with an apology, the
-call centre's number and a correlation id (logged with the exception type; never a 500, never a
-stack trace on the wire). Background tasks are tracked; ``aclose()`` (also run by the router's
-lifespan) lets them finish within ``shutdown_grace`` and cancels the rest.
+call centre's number and a correlation id (logged with the exception type and counted as
+``kakao.<ExceptionType>`` by the injected ``ErrorRecorder``; never a 500, never a stack trace on the
+wire). Background tasks are tracked; ``aclose()`` (also run by the router's lifespan) lets them
+finish within ``shutdown_grace`` and cancels the rest.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from assistant.core.errors import InvalidInbound
 from assistant.core.events import UserTurn
 from assistant.core.replies import Reply
 from assistant.dialogue.ports import DialogueManager
+from channels.kakao.boundary_errors import BoundaryErrors, ErrorRecorder
 from channels.kakao.callback import CallbackDelivery, CallbackRecorder, CallbackSender, Sleep
 from channels.kakao.config import KakaoChannelConfig
 from channels.kakao.dedupe import RecentTurns, RunningTurn, UsedCallbacks
@@ -88,9 +91,13 @@ class KakaoChannel:
         correlation_ids: Callable[[], str] = _new_correlation_id,
         sleep: Sleep = asyncio.sleep,
         recorder: CallbackRecorder | None = None,
+        errors: ErrorRecorder | None = None,
+        callback_budget: timedelta | None = None,
     ) -> None:
         self._dialogue = dialogue
         self._config = config
+        self._callback_budget = config.callback_reply_budget if callback_budget is None else callback_budget
+        self._errors = BoundaryErrors(errors)
         self._clock = clock
         self._translator = translator or KakaoTranslator(
             operator_handoff=config.operator_handoff,
@@ -150,6 +157,7 @@ class KakaoChannel:
             _log.error(
                 "kakao skill request failed: %s (correlation_id=%s)", type(exc).__name__, correlation_id
             )
+            self._errors.count(exc)
             outcome = SkillOutcome(200, self._last_resort(correlation_id), correlation_id, "error")
         _log.info(
             "kakao skill %s status=%d in %.0f ms (correlation_id=%s)",
@@ -180,7 +188,7 @@ class KakaoChannel:
         key = fingerprint(request)
         running = self._recent.find(key)
         if running is None:
-            budget = self._config.callback_reply_budget if callback_url else self._config.inline_reply_budget
+            budget = self._callback_budget if callback_url else self._config.inline_reply_budget
             task = self._spawn(self._run_turn(turn, budget, correlation_id))
             running = self._recent.remember(key, turn, task, correlation_id)
         else:
@@ -210,11 +218,13 @@ class KakaoChannel:
         try:
             async with asyncio.timeout(hard_limit.total_seconds()):
                 return await self._dialogue.respond(turn, self._translator.capabilities(budget))
-        except TimeoutError:
+        except TimeoutError as exc:
             _log.warning("kakao turn exceeded %s (correlation_id=%s)", hard_limit, correlation_id)
+            self._errors.count(exc)
             return Reply(text=self._messages.late)
         except Exception as exc:  # a task boundary: log the type and the correlation id only
             _log.error("kakao turn failed: %s (correlation_id=%s)", type(exc).__name__, correlation_id)
+            self._errors.count(exc)
             return Reply(text=self._messages.apology(correlation_id))
 
     async def _deliver(
@@ -236,6 +246,7 @@ class KakaoChannel:
                 body = self._translator.encode(reply).to_json()
             except Exception as exc:  # an unencodable reply still gets a valid answer
                 _log.error("kakao encode failed: %s (correlation_id=%s)", type(exc).__name__, correlation_id)
+                self._errors.count(exc)
                 body = self._last_resort(correlation_id)
             result = await self._delivery.deliver(
                 url, body, closes_at=closes_at, correlation_id=correlation_id
@@ -250,6 +261,7 @@ class KakaoChannel:
             _log.error(
                 "kakao callback task failed: %s (correlation_id=%s)", type(exc).__name__, correlation_id
             )
+            self._errors.count(exc)
 
     def _spawn(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.create_task(work)
@@ -317,10 +329,16 @@ def build_kakao_router(
     translator: KakaoTranslator | None = None,
     correlation_ids: Callable[[], str] = _new_correlation_id,
     recorder: CallbackRecorder | None = None,
+    errors: ErrorRecorder | None = None,
+    callback_budget: timedelta | None = None,
 ) -> APIRouter:
     """The ``/kakao/skill`` router. Its lifespan closes the channel (app shutdown awaits the tasks);
     build a ``KakaoChannel`` directly to hold it and call ``aclose()`` yourself. ``recorder`` counts
-    callback delivery outcomes (pass the app's ``Metrics``)."""
+    callback delivery outcomes and ``errors`` what the boundaries caught (pass the app's ``Metrics`` to
+    both). ``callback_budget`` is what the dialogue is told when a callbackUrl lets the answer come
+    later; unset, ``settings.callback_reply_budget`` (about 50 s). The composition root passes
+    ``settings.callback_reply_budget_for(embedded=...)``: the short ``embedded_callback_budget`` for the
+    slow embedded model."""
     channel = KakaoChannel(
         dialogue,
         settings,
@@ -329,6 +347,8 @@ def build_kakao_router(
         translator=translator,
         correlation_ids=correlation_ids,
         recorder=recorder,
+        errors=errors,
+        callback_budget=callback_budget,
     )
     return channel.router
 

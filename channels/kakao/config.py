@@ -24,6 +24,11 @@ class KakaoChannelConfig(BaseModel):
       The dialogue is told ``callback_window - fast_answer_margin`` so that it falls back to a fast
       (extractive) answer in time; at ``callback_window - delivery_reserve`` the router stops waiting
       and posts an apology instead; no POST starts after ``callback_window - callback_safety_margin``.
+    * ``embedded_callback_budget``: what the dialogue is told instead, for a callback answer, when the
+      model is the embedded llama.cpp one (the composition root decides). That model needs 30–50 s for
+      one answer on 2 cores, and never made 50 s with users queued on its one slot, so waiting for it
+      only delayed the extractive answer. At 3 s (under ``inline_budget``) the turn ends in time to be
+      answered inline. The remote model keeps ``callback_window - fast_answer_margin``.
     * ``callback_url_prefixes``: a callbackUrl that starts with none of these is ignored (treated as
       absent), so a forged payload cannot make the server POST to an arbitrary host.
     * ``dedupe_window``: the same user + the same utterance within this window is one turn.
@@ -37,6 +42,7 @@ class KakaoChannelConfig(BaseModel):
     reply_margin: timedelta = timedelta(seconds=0.5)
     callback_window: timedelta = timedelta(seconds=60)
     fast_answer_margin: timedelta = timedelta(seconds=10)
+    embedded_callback_budget: timedelta = timedelta(seconds=3)
     delivery_reserve: timedelta = timedelta(seconds=5)
     callback_safety_margin: timedelta = timedelta(seconds=1)
     callback_attempts: int = Field(default=3, ge=1, le=10)
@@ -62,6 +68,7 @@ class KakaoChannelConfig(BaseModel):
         "reply_margin",
         "callback_window",
         "fast_answer_margin",
+        "embedded_callback_budget",
         "delivery_reserve",
         "callback_safety_margin",
         "callback_attempt_timeout",
@@ -92,6 +99,8 @@ class KakaoChannelConfig(BaseModel):
             margin: timedelta = getattr(self, name)
             if not zero <= margin < self.callback_window:
                 raise ValueError(f"{name} must be at least 0 and shorter than callback_window")
+        if self.embedded_callback_budget <= zero:
+            raise ValueError("embedded_callback_budget must be positive")
         if self.callback_safety_margin > self.delivery_reserve:
             raise ValueError("callback_safety_margin must not exceed delivery_reserve")
         if self.callback_attempt_timeout <= zero or self.callback_backoff < zero:
@@ -124,3 +133,9 @@ class KakaoChannelConfig(BaseModel):
     def callback_reply_budget(self) -> timedelta:
         """What the dialogue is told when a callbackUrl lets the answer come later (about 50 s)."""
         return self.callback_window - self.fast_answer_margin
+
+    def callback_reply_budget_for(self, *, embedded: bool) -> timedelta:
+        """``callback_reply_budget``, or for the embedded model ``embedded_callback_budget`` (never more)."""
+        if not embedded:
+            return self.callback_reply_budget
+        return min(self.embedded_callback_budget, self.callback_reply_budget)

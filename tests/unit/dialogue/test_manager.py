@@ -556,7 +556,8 @@ async def test_a_channel_that_cannot_push_gets_the_agents_messages_with_its_next
     kakao = replace(WEB, markdown=False, pushes_agent_messages=False)
     first, again = await after_two_agent_messages(kakao, ConversationKey("kakao", "user-key-1"))
     assert first.text == "상담사: 안녕하세요, 120 상담사예요.\n상담사: 어떤 일로 문의하셨어요?"
-    assert again.text == DialogueMessages().agent_will_answer  # nothing new: not repeated
+    assert first.action == "continue"  # a relay, not a second handoff (Kakao would show its handoff card)
+    assert again.text == DialogueMessages().agent_will_answer_on_next_message  # nothing new: not repeated
 
     web_first, _ = await after_two_agent_messages(WEB, KEY)  # the web page already showed them
     assert web_first.text == DialogueMessages().agent_will_answer
