@@ -52,6 +52,9 @@ from channels.copilot.wire import (
 PREFIX = "/v1/agent/conversations"
 SCORE_NAME = "agent_feedback"
 
+VOICE_CHANNELS = frozenset({"phone", "checkin"})
+"""Calls: an agent takes over by a transfer (``<Dial>``), not by typed messages."""
+
 
 def parse_conversation_id(conversation_id: str) -> ConversationKey | None:
     """``channel:thread`` (a bare id is a web session), or None when malformed."""
@@ -176,6 +179,12 @@ def build_agent_api(
             conversation = await existing(conversation_id)
             if conversation.status == "closed":
                 return json_error(409, "conversation_closed", "the conversation has ended")
+            if conversation.key.channel in VOICE_CHANNELS:
+                return json_error(
+                    409,
+                    "not_deliverable",
+                    "a call cannot show typed messages: the caller reaches an agent by call transfer",
+                )
             event = AgentMessage(
                 conversation.key,
                 agent_id(account, "message", body.message_id),

@@ -424,3 +424,18 @@ async def test_a_closed_conversation_takes_no_agent_message(
             path(str(key), "/messages"), json={"text": "여보세요"}, headers=SAME_ORIGIN
         )
     assert response.status_code == 409 and response.json()["error"]["code"] == "conversation_closed"
+
+
+async def test_a_live_call_takes_no_typed_agent_message(
+    app: FastAPI, services: Services, clock: FakeClock
+) -> None:
+    key = ConversationKey("phone", "CAlive00000000000000000000000000")
+    store = await services.sessions()
+    started = NewEvent("call_started", clock.now(), {"direction": "inbound"})
+    await store.append(key, 0, [started], status="bot")
+    async with logged_in(app) as client:
+        response = await client.post(
+            path(str(key), "/messages"), json={"text": "여보세요"}, headers=SAME_ORIGIN
+        )
+    assert response.status_code == 409 and response.json()["error"]["code"] == "not_deliverable"
+    assert (await store.load(key)).status == "bot"  # not taken over: nothing was appended

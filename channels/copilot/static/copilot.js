@@ -21,6 +21,7 @@
   };
   const ERRORS = {
     conversation_closed: "대화가 이미 끝나서 보낼 수 없어요.",
+    not_deliverable: "전화 상담에는 글을 보낼 수 없어요. 통화를 상담 전화로 연결해 주세요.",
     not_found: "대화를 찾을 수 없어요. 목록을 확인해 주세요.",
     conflict: "대화가 방금 바뀌었어요. 다시 시도해 주세요.",
     cross_origin: "요청이 거부됐어요. 페이지를 새로 고쳐 주세요.",
