@@ -75,6 +75,7 @@ def mount_channels(app: FastAPI, services: Services) -> None:
             emergency=SafetyGuidanceDetector(load_safety_rulebook(settings.safety.rules_path)),
             timer=services.metrics,
             errors=services.metrics,
+            reply_budget=settings.twilio.reply_budget_for(embedded=backend_kind(settings.llm) == "embedded"),
         )
     )
     mount_copilot(app, services, dialogue)

@@ -70,6 +70,10 @@ class TwilioChannelConfig(BaseModel):
     answer_deadline: timedelta = Field(
         default=timedelta(seconds=20), description="give up on a reply (apologise, offer an agent) after"
     )
+    embedded_answer_budget: timedelta = Field(
+        default=timedelta(seconds=3),
+        description="with the embedded CPU model: answer (extractively) after this, not hold the line",
+    )
     min_confidence: float = Field(default=0.3, ge=0.0, le=1.0)
     max_reprompts: int = Field(default=2, ge=0, le=5)
     max_spoken_chars: int = Field(default=300, ge=40, le=2000)
@@ -110,6 +114,14 @@ class TwilioChannelConfig(BaseModel):
                 "speech_timeout must be a number of seconds when speech_model is set (Twilio 13335)"
             )
         return self
+
+    def reply_budget_for(self, *, embedded: bool) -> timedelta:
+        """How long the dialogue may take over a caller's turn: ``answer_deadline`` less a margin, so the
+        (extractive) fallback is ready before the polls give up; with the embedded model, whose prompt
+        read alone takes tens of seconds on a CPU, ``embedded_answer_budget`` (never more)."""
+        margin = min(timedelta(seconds=3), self.answer_deadline / 4)
+        budget = self.answer_deadline - margin
+        return min(self.embedded_answer_budget, budget) if embedded else budget
 
     def proxy_networks(self) -> tuple[ProxyNetwork, ...]:
         return tuple(ip_network(item, strict=False) for item in self.trusted_proxies)

@@ -69,7 +69,10 @@ class VoiceFlow:
         emergency: EmergencyDetector,
         sms: SmsSender | None = None,
         outcomes: CallOutcomeSink | None = None,
+        reply_budget: timedelta | None = None,
     ) -> None:
+        """``reply_budget``: how long a caller's turn may take in the dialogue (default
+        ``config.reply_budget_for(embedded=False)``; the app passes the embedded model's own)."""
         self._dialogue = dialogue
         self._config = config
         self._clock = clock
@@ -85,7 +88,7 @@ class VoiceFlow:
             spoken=True,
             max_chars=config.max_spoken_chars,
             max_quick_replies=0,
-            reply_budget=config.answer_deadline,
+            reply_budget=reply_budget or config.reply_budget_for(embedded=False),
         )
         self._max_polls = max(1, math.ceil(config.answer_deadline.total_seconds()))
 

@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any, Protocol
 
 from fastapi import APIRouter, Request, Response
@@ -181,6 +182,7 @@ def build_twilio_router(
     tasks: CallTasks | None = None,
     timer: WebhookTimer | None = None,
     errors: ErrorRecorder | None = None,
+    reply_budget: timedelta | None = None,
 ) -> APIRouter:
     """The phone channel's routes under ``/twilio/voice/``.
 
@@ -206,6 +208,7 @@ def build_twilio_router(
         emergency=emergency or SafetyGuidanceDetector(load_safety_rulebook()),
         sms=sms if sms is not None else owned_sms,
         outcomes=outcomes,
+        reply_budget=reply_budget,
     )
     verifier = TwilioSignatureVerifier(
         auth_token, PublicUrlResolver(config.public_base_url, config.proxy_networks())

@@ -62,7 +62,9 @@ async def simulate_call(
     url: str, token: SecretStr, public_url: str | None, caller: str, prompt: bool, timeout_s: float
 ) -> int:
     async with httpx.AsyncClient(timeout=timeout_s) as http:
-        simulator = PhoneSimulator(http, url, token, public_url=public_url, caller=caller)
+        simulator = PhoneSimulator(
+            http, url, token, public_url=public_url, caller=caller, pause=asyncio.sleep
+        )
         return await _play(simulator, prompt)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import xml.etree.ElementTree as ET
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urljoin, urlsplit
@@ -68,7 +69,11 @@ class PhoneSimulator:
         called: str = "+8221200120",
         call_sid: str | None = None,
         max_redirects: int = 60,
+        pause: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
+        """``pause``: how to wait out a ``<Pause>`` before following a ``<Redirect>``, as Twilio does
+        (``asyncio.sleep`` for a live call; None, the default, follows at once)."""
+        self._pause = pause
         self._http = http
         self._base = base_url.rstrip("/")
         self._public = (public_url or base_url).rstrip("/")
@@ -106,9 +111,13 @@ class PhoneSimulator:
         events: list[tuple[EventKind, str]] = []
         for _ in range(self._max_redirects):
             document = await self._post(url, params)
+            before = len(events)
             redirect = self._walk(document, events, url)
             if redirect is None:
                 return Heard(tuple(events))
+            paused = sum(_seconds(detail) for kind, detail in events[before:] if kind == "pause")
+            if self._pause is not None and paused > 0:
+                await self._pause(paused)
             url = redirect
         raise SimulatorError(f"more than {self._max_redirects} redirects")
 
@@ -160,3 +169,10 @@ class PhoneSimulator:
         if root.tag != "Response":
             raise SimulatorError(f"not TwiML from {parts.path}: <{root.tag}>")
         return root
+
+
+def _seconds(length: str) -> float:
+    try:
+        return max(0.0, float(length))
+    except ValueError:
+        return 1.0  # Twilio's default <Pause length>
