@@ -58,8 +58,8 @@ class KakaoMessages:
     @property
     def handoff_phone(self) -> str:
         return (
-            f"상담원과 직접 이야기하시려면 다산콜센터 {self.callcenter}번으로 전화해 주세요. "
-            "상담원이 자세히 안내해 드려요."
+            "상담원이 이 채팅을 확인하고 답변드려요. 메시지를 보내 주시면 그때까지 온 답변을 전해 드릴게요. "
+            f"급하시면 다산콜센터 {self.callcenter}번으로 전화해 주세요."
         )
 
     @property
