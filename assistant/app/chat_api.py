@@ -16,7 +16,7 @@ import secrets
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Header, Request, Response
 from fastapi.responses import JSONResponse
@@ -25,19 +25,15 @@ from pydantic import BaseModel, Field
 
 from assistant.app.services import Services
 from assistant.core.errors import (
-    ConversationConflict,
     DasanError,
-    InvalidInbound,
-    StorageError,
-    UpstreamError,
 )
 from assistant.core.events import Channel, ConversationKey, MessageId, UserTurn
 from assistant.core.replies import Capabilities, Reply
 from assistant.dialogue.manager import NEW_CONVERSATION
 from assistant.dialogue.ports import ReplyDelta
-from assistant.sessions.codec import CHANNELS
 from assistant.sessions.conversation import Conversation
-from channels.copilot.auth import StaffAuth
+from channels.copilot.agent_api import failure, parse_conversation_id
+from channels.copilot.auth import StaffAuth, json_error
 
 logger = logging.getLogger(__name__)
 
@@ -136,24 +132,6 @@ def rasa_replies(recipient_id: str, reply: Reply) -> list[RasaRestReply]:
     return messages
 
 
-def error_response(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"error": {"code": code, "message": message}})
-
-
-def _failure(exc: DasanError) -> JSONResponse:
-    match exc:
-        case ConversationConflict():
-            return error_response(409, "conflict", "the conversation changed meanwhile; send it again")
-        case StorageError():
-            return error_response(503, "storage_unavailable", "conversation storage is unavailable")
-        case UpstreamError():
-            return error_response(503, "upstream_unavailable", type(exc).__name__)
-        case InvalidInbound():
-            return error_response(400, "invalid_request", str(exc))
-        case _:
-            return error_response(500, "internal_error", type(exc).__name__)
-
-
 def chat_lifespan(
     services: Services, *, owns_services: bool = False
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
@@ -216,14 +194,14 @@ def build_chat_router(services: Services) -> APIRouter:
         """None when ``authorization`` carries the admin token; else the 401/403 to answer."""
         token = settings.server.admin_token
         if token is None:
-            return error_response(
+            return json_error(
                 403, "forbidden", "agent routes are disabled: DASAN_SERVER__ADMIN_TOKEN is unset"
             )
         scheme, _, given = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not given:
-            return error_response(401, "unauthorized", "a bearer token is required")
+            return json_error(401, "unauthorized", "a bearer token is required")
         if not secrets.compare_digest(given.encode(), token.get_secret_value().encode()):
-            return error_response(403, "forbidden", "the token is not valid")
+            return json_error(403, "forbidden", "the token is not valid")
         return None
 
     @router.post("/v1/chat", response_model=ChatTurnResponse, tags=["chat"])
@@ -234,7 +212,7 @@ def build_chat_router(services: Services) -> APIRouter:
         try:
             reply = await (await services.dialogue()).respond(turn, capabilities(body.channel))
         except DasanError as exc:
-            return _failure(exc)
+            return failure(exc)
         timing = services.turn_timings.take(turn.key, turn.message_id)
         if timing is not None:
             response.headers["Server-Timing"] = (
@@ -258,7 +236,7 @@ def build_chat_router(services: Services) -> APIRouter:
                     done = ChatTurnResponse(session_id=session_id, reply=reply_body(item))
                     yield _event("reply", done.model_dump())
         except DasanError as exc:
-            yield _event("error", json.loads(bytes(_failure(exc).body)))
+            yield _event("error", json.loads(bytes(failure(exc).body)))
 
     @router.get("/v1/conversations/{conversation_id}", response_model=ConversationBody, tags=["agents"])
     async def conversation(
@@ -268,19 +246,19 @@ def build_chat_router(services: Services) -> APIRouter:
         try:
             account = await staff.account(request)
         except DasanError as exc:
-            return _failure(exc)
+            return failure(exc)
         denied = None if account is not None and account.may("agent") else refused(authorization)
         if denied is not None:
             return denied
-        key = _key(conversation_id)
+        key = parse_conversation_id(conversation_id)
         if key is None:
-            return error_response(400, "invalid_request", "conversation id must be SESSION or CHANNEL:THREAD")
+            return json_error(400, "invalid_request", "conversation id must be SESSION or CHANNEL:THREAD")
         try:
             found = await (await services.sessions()).load(key)
         except DasanError as exc:
-            return _failure(exc)
+            return failure(exc)
         if found.version == 0:
-            return error_response(404, "not_found", "no such conversation")
+            return json_error(404, "not_found", "no such conversation")
         return _transcript(found)
 
     @router.post(
@@ -298,7 +276,7 @@ def build_chat_router(services: Services) -> APIRouter:
         try:
             reply = await (await services.dialogue()).respond(turn, capabilities("rasa", markdown=False))
         except DasanError as exc:
-            return _failure(exc)
+            return failure(exc)
         return rasa_replies(body.sender, reply)
 
     return router
@@ -306,15 +284,6 @@ def build_chat_router(services: Services) -> APIRouter:
 
 def _event(name: str, data: Any) -> ServerSentEvent:
     return ServerSentEvent(event=name, raw_data=json.dumps(data, ensure_ascii=False, separators=(",", ":")))
-
-
-def _key(conversation_id: str) -> ConversationKey | None:
-    channel, sep, thread = conversation_id.partition(":")
-    if not sep:
-        channel, thread = "web", conversation_id
-    if channel not in CHANNELS or not thread or len(thread) > 255:
-        return None
-    return ConversationKey(channel=cast(Channel, channel), thread=thread)
 
 
 def _transcript(conversation: Conversation) -> ConversationBody:
